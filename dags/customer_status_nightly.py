@@ -1,0 +1,102 @@
+"""customer_status_nightly: ingest -> build -> audit -> publish, once a night.
+
+The DAG only wires steps together; the work lives in ``customer_status.pipeline.nightly``.
+
+- **Which day**: the run that fires at 12:00 UTC on day X computes X-1, the day that just
+  ended everywhere (12:00 UTC is after the end of X-1 in every time zone down to UTC-12).
+  The ``as_of_date`` param overrides it (``customer-status run --date D`` sets it).
+- **One writer**: every task uses the one-slot pool ``customer_status_duckdb``, and
+  ``max_active_runs=1`` / ``max_active_tasks=1`` keep runs and tasks in single file.
+- **Write, audit, publish**: nothing reaches the published warehouse before ``audit``
+  passes; if any step fails, ``record_failure`` adds the failed run to
+  ``marts.pipeline_runs``, leaves every other published table as it was, and fails the DAG
+  run with the failed step and its reason.
+- Paths come from ``CUSTOMER_STATUS_LANDING`` / ``CUSTOMER_STATUS_WAREHOUSE`` (and
+  optionally ``CUSTOMER_STATUS_WORK_DIR``), as under ``docker-compose.yml``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from customer_status.pipeline import nightly
+from customer_status.pipeline.context import RunContext, as_of_date_for
+
+WRITER_POOL = "customer_status_duckdb"
+
+
+@dag(
+    dag_id="customer_status_nightly",
+    schedule="0 12 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks=1,
+    tags=["customer-status"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "customer-status",
+        "pool": WRITER_POOL,
+        "retries": 0,
+    },
+    params={
+        "as_of_date": Param(
+            None, type=["null", "string"], format="date",
+            description="Day to compute (YYYY-MM-DD); empty = the day before the logical date.",
+        ),
+        "accept_swing": Param(
+            False, type="boolean",
+            description="Accept a billable-count swing above the tenant's max_billable_swing "
+            "for this run only (recorded in marts.pipeline_runs).",
+        ),
+    },
+)
+def customer_status_nightly():
+    @task(retries=2, retry_delay=timedelta(seconds=30))
+    def ingest(**context) -> dict:
+        params = context["params"]
+        ctx = nightly.new_context(
+            run_id=context["run_id"],
+            as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
+            accept_swing=bool(params.get("accept_swing")),
+        )
+        summary = nightly.ingest(ctx)
+        return {"context": ctx.to_dict(), "ingest": summary}
+
+    @task
+    def build(run: dict) -> dict:
+        nightly.build(RunContext.from_dict(run["context"]))
+        return run
+
+    @task
+    def audit(run: dict) -> dict:
+        nightly.audit(RunContext.from_dict(run["context"]))
+        return run
+
+    @task
+    def publish(run: dict) -> None:
+        nightly.publish(RunContext.from_dict(run["context"]))
+
+    @task(trigger_rule="one_failed", retries=0)
+    def record_failure(**context) -> None:
+        """Runs only when a step failed: record it, then fail the DAG run with the reason."""
+        params = context["params"]
+        reason = nightly.record_failure(nightly.new_context(
+            run_id=context["run_id"],
+            as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
+            accept_swing=bool(params.get("accept_swing")),
+        ))
+        raise AirflowFailException(reason)
+
+    ingested = ingest()
+    built = build(ingested)
+    audited = audit(built)
+    published = publish(audited)
+    [ingested, built, audited, published] >> record_failure()
+
+
+customer_status_nightly()

@@ -1,0 +1,25 @@
+with
+
+versions as (
+    {{ latest_version(source('landing', 'customers'), ['tenant_id', 'customer_id'], 'updated_at') }}
+),
+
+final as (
+    select
+        tenant_id,
+        customer_id,
+        code,
+        lower(email) as email,
+        lower({{ dbt.split_part('email', "'@'", 2) }}) as email_domain,
+        phone,
+        full_name,
+        coalesce(accepts_marketing, false) as accepts_marketing,
+        created_at,
+        updated_at,
+        deleted_at,
+        merged_into,
+        merged_at
+    from versions
+)
+
+select * from final

@@ -1,0 +1,24 @@
+{#- One row per row of a CSV status import; the action id is `<file>:<row>` (CONTRACT.md). -#}
+with
+
+rows_loaded as (
+    select * from {{ source('landing', 'status_imports') }}
+),
+
+final as (
+    select
+        tenant_id,
+        _source_file || ':' || cast(_row_number as {{ dbt.type_string() }}) as action_id,
+        _source_file as source_file,
+        _row_number as source_row_number,
+        customer_id,
+        code,
+        email,
+        case member_status when 'active' then 'activate' else 'deactivate' end as action,
+        reason,
+        effective_at,
+        loaded_for_as_of_date
+    from rows_loaded
+)
+
+select * from final

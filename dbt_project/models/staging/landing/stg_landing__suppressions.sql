@@ -1,0 +1,14 @@
+with
+
+versions as (
+    {{ latest_version(
+        source('landing', 'suppressions'), ['tenant_id', 'kind', 'value', 'added_at']
+    ) }}
+),
+
+final as (
+    select tenant_id, kind, value, added_at, removed_at, actor, reason
+    from versions
+)
+
+select * from final

@@ -1,0 +1,53 @@
+"""Nothing is lost: every row of every file loaded this run is either loaded or rejected."""
+
+from __future__ import annotations
+
+import duckdb
+
+from ..ingest.sources import SOURCES
+from .results import CheckResult
+
+
+def rows_reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+    """Per file of this run: rows in file = rows loaded + rows rejected, as the ledger says
+    and as the raw tables and ``import_rejects`` actually hold."""
+    raw_tables = [f"raw.{name}" for name in SOURCES] + ["raw.status_imports"]
+    loaded = " union all ".join(
+        f"select _load_id, count(*) as n from {t} group by _load_id" for t in raw_tables
+    )
+    rows = con.execute(
+        f"""
+        with loaded as ({loaded}),
+        loaded_per_file as (select _load_id, sum(n) as n from loaded group by _load_id),
+        rejected as (
+            select _load_id, count(*) as n, count(*) filter (where row_number is null) as whole
+            from raw.import_rejects group by _load_id
+        )
+        select l.file, l.rows_in_file, l.rows_loaded, l.rows_rejected,
+               coalesce(p.n, 0) as in_raw, coalesce(r.n, 0) as in_rejects,
+               coalesce(r.whole, 0) as whole_file_rejects
+        from raw.ingest_ledger l
+        left join loaded_per_file p on p._load_id = l.load_id
+        left join rejected r on r._load_id = l.load_id
+        where l.run_id = ?
+          and not (
+              l.rows_in_file = l.rows_loaded + l.rows_rejected
+              and coalesce(p.n, 0) = l.rows_loaded
+              and (case when l.outcome = 'rejected' then coalesce(r.whole, 0) = 1
+                        else coalesce(r.n, 0) = l.rows_rejected end)
+          )
+        order by l.file
+        """,
+        [run_id],
+    ).fetchall()
+    files = con.execute(
+        "select count(*) from raw.ingest_ledger where run_id = ?", [run_id]
+    ).fetchone()[0]
+    if rows:
+        return [CheckResult(
+            "rows_reconcile", False,
+            f"{len(rows)} of {files} file(s) loaded this run do not add up "
+            "(file, rows in file, loaded, rejected, in raw, in rejects, whole-file rejects)",
+            sample=rows[:5],
+        )]
+    return [CheckResult("rows_reconcile", True, f"{files} file(s): rows loaded + rejected = rows in file")]

@@ -1,0 +1,46 @@
+"""Check results and the runner that collects them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+
+@dataclass
+class CheckResult:
+    check: str
+    passed: bool
+    detail: str
+    tenant_id: str | None = None
+    sample: list[tuple] = field(default_factory=list)
+
+    def describe(self) -> str:
+        who = f" [tenant {self.tenant_id}]" if self.tenant_id else ""
+        rows = "".join(f"\n      {row}" for row in self.sample)
+        return f"{'PASS' if self.passed else 'FAIL'} {self.check}{who}: {self.detail}{rows}"
+
+
+class ChecksFailed(Exception):
+    """At least one check failed; the message names each failed check, tenant and sample rows."""
+
+    def __init__(self, failures: list[CheckResult]):
+        self.failures = failures
+        super().__init__(
+            f"{len(failures)} check(s) failed; nothing was published:\n"
+            + "\n".join("  " + f.describe() for f in failures)
+        )
+
+
+Check = Callable[[duckdb.DuckDBPyConnection, str], list[CheckResult]]
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+    from .reconciliation import rows_reconcile
+
+    checks: list[Check] = [rows_reconcile]
+    results: list[CheckResult] = []
+    for check in checks:
+        results.extend(check(con, run_id))
+    return results

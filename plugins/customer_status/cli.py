@@ -1,0 +1,231 @@
+"""The ``customer-status`` command (CONTRACT.md "Commands").
+
+    customer-status generate --out DIR --customers N [--tenants T] [--days K] [--seed S]
+    customer-status run --date D [--landing DIR] [--warehouse FILE] [--accept-swing]
+    customer-status backfill --start D1 --end D2 [--landing DIR] [--warehouse FILE]
+    customer-status demo
+
+Exit codes: 0 published (or done), 1 a run failed and published nothing, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from .settings import Paths, resolve_paths
+
+console = Console(stderr=True, highlight=False)
+DEMO_CUSTOMERS = 20_000
+DEMO_DAYS = 120
+DEMO_END = date(2026, 11, 1)
+DEMO_NIGHTS = 3
+
+
+class UsageError(Exception):
+    """Bad input from the person at the keyboard: say what and exit 2."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    package = logging.getLogger("customer_status")
+    package.handlers[:] = [handler]
+    package.setLevel(logging.INFO)
+    package.propagate = False
+    for noisy in ("great_expectations",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        # dbt's own progress lines are logged at INFO by the build step; keep them in -v only
+        logging.getLogger("customer_status.pipeline.build").setLevel(logging.WARNING)
+
+
+def _paths(args: argparse.Namespace) -> Paths:
+    paths = resolve_paths(getattr(args, "landing", None), getattr(args, "warehouse", None))
+    if not paths.landing.is_dir():
+        raise UsageError(
+            f"landing folder {paths.landing} does not exist (set --landing or "
+            "CUSTOMER_STATUS_LANDING; `customer-status generate --out DIR` makes a sample)"
+        )
+    return paths
+
+
+def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bool) -> int:
+    from .pipeline import local
+
+    local.configure_airflow(paths, quiet=not verbose)
+    from .pipeline.nightly import run_outcome
+
+    started = time.monotonic()
+    made = local.run_dates(paths, dates, accept_swing=accept_swing)
+    for as_of, state, run_id in made:
+        outcome = run_outcome(run_id, paths) or {}
+        if outcome.get("outcome") == "published":
+            console.print(
+                f"[green]published[/] {as_of}: run {run_id}, "
+                f"{outcome.get('checks_passed')} checks passed"
+            )
+        else:
+            console.print(
+                f"[red]FAILED[/] {as_of}: run {run_id} ({state}); nothing was published.\n"
+                f"  step: {outcome.get('failed_step') or '?'}\n"
+                f"  why:  {outcome.get('message') or 'see the log above'}"
+            )
+            return 1
+    skipped = dates[len(made):]
+    if skipped:
+        console.print(f"[red]not run[/]: {', '.join(map(str, skipped))}")
+        return 1
+    console.print(
+        f"{len(made)} night(s) in {time.monotonic() - started:.1f}s. "
+        f"Published warehouse: {paths.warehouse} (schema marts)"
+    )
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate_landing
+
+    started = time.monotonic()
+    summary = generate_landing(
+        Path(args.out), customers=args.customers, tenants=args.tenants, days=args.days,
+        seed=args.seed, end_date=args.end_date, progress=not args.quiet,
+    )
+    files = summary.get("files", [])
+    rows = sum(f.get("rows", 0) for f in files) if isinstance(files, list) else 0
+    console.print(
+        f"wrote {len(files)} files ({rows:,} rows) to {Path(args.out).resolve()} "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run_nights(_paths(args), [args.date], args.accept_swing, args.verbose)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}")
+    dates = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    return _run_nights(_paths(args), dates, args.accept_swing, args.verbose)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    paths = resolve_paths(args.landing, args.warehouse)
+    if not paths.landing.is_dir() or not any(paths.landing.iterdir()):
+        console.print(f"generating a sample landing zone in {paths.landing} ...")
+        args.out, args.tenants, args.seed, args.quiet = str(paths.landing), 3, 42, False
+        args.days, args.end_date = DEMO_DAYS, DEMO_END
+        cmd_generate(args)
+    else:
+        console.print(f"using the landing zone already in {paths.landing}")
+    nights = [DEMO_END - timedelta(days=i) for i in reversed(range(DEMO_NIGHTS))]
+    code = _run_nights(paths, nights, accept_swing=False, verbose=args.verbose)
+    if code == 0:
+        _print_demo_results(paths)
+    return code
+
+
+def _print_demo_results(paths: Paths) -> None:
+    import duckdb
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_name, estimated_size from duckdb_tables() "
+            "where schema_name = 'marts' order by table_name"
+        ).fetchall()
+        rejects = con.execute(
+            "select source, count(*) from marts.import_rejects group by 1 order by 1"
+        ).fetchall()
+    console.print("\n[bold]Results[/]")
+    console.print(f"  warehouse: {paths.warehouse}")
+    for name, rows in tables:
+        console.print(f"    marts.{name:<28} ~{rows:,} rows")
+    console.print("  rejected landing rows/files by source: "
+                  + ", ".join(f"{s} {n}" for s, n in rejects))
+    console.print(f"  work area (raw tables, dbt, Airflow metadata): {paths.work_dir}")
+    console.print(f"\n  try: duckdb -readonly {paths.warehouse} "
+                  "\"select * from marts.pipeline_runs\"")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="customer-status",
+        description="Nightly customer status, contactability and billable counts.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow and dbt logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def where(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--landing", help="landing folder (default $CUSTOMER_STATUS_LANDING or data/landing)")
+        p.add_argument("--warehouse", help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE "
+                       "or data/warehouse.duckdb)")
+
+    p = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
+    p.add_argument("--out", required=True, help="folder to write the landing zone to")
+    p.add_argument("--customers", type=_positive, required=True)
+    p.add_argument("--tenants", type=_positive, default=3)
+    p.add_argument("--days", type=_positive, default=120, help="days of history (default 120)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--end-date", type=_date, default=DEMO_END,
+                   help=f"last day of generated data (default {DEMO_END})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="one nightly run for an as-of date: ingest, build, check, publish")
+    p.add_argument("--date", type=_date, required=True, help="as-of date YYYY-MM-DD")
+    p.add_argument("--accept-swing", action="store_true",
+                   help="accept a billable-count swing above the tenant's limit for this run")
+    where(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="run each date from --start to --end in order")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--accept-swing", action="store_true")
+    where(p)
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("demo", help="generate a sample landing zone and run its last nights")
+    where(p)
+    p.add_argument("--customers", type=_positive, default=DEMO_CUSTOMERS)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: the published warehouse is unchanged")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

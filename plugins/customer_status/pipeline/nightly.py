@@ -1,0 +1,143 @@
+"""The steps of one nightly run; the DAG calls these, one task each.
+
+    ingest -> build -> audit -> publish        (record_failure runs if any of them failed)
+
+Every step works on the pipeline's own DuckDB file (``Paths.work_db``) and closes it before
+returning, so steps never hold a lock on each other; only ``publish`` touches the warehouse
+readers use, and only by replacing it whole. A step that fails records which step and why in
+the run log before re-raising, so the failure reaches ``marts.pipeline_runs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import duckdb
+
+from ..checks import ChecksFailed, run_checks
+from ..ingest import LoadContext, ingest_landing
+from ..settings import Paths, resolve_paths
+from . import build as dbt_build
+from . import publish as publishing
+from . import runs
+from .context import RunContext
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def work_db(paths: Paths) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The working DuckDB file, opened for writing by this step only."""
+    paths.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(paths.work_db))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise RuntimeError(
+                f"{paths.work_db} is in use by another process: is another customer-status "
+                "run going on? (runs are serialised: one writer per DuckDB file)"
+            ) from exc
+        raise
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def step(ctx: RunContext, name: str) -> Iterator[None]:
+    """Time a step; on failure, record step and reason in the run log, then re-raise."""
+    started = time.monotonic()
+    log.info("[%s] %s: starting (as-of %s)", ctx.run_id, name, ctx.as_of_date)
+    try:
+        yield
+    except Exception as exc:
+        log.error("[%s] %s failed: %s", ctx.run_id, name, exc)
+        with contextlib.suppress(Exception), work_db(ctx.paths) as con:
+            runs.finish(con, ctx.run_id, "failed", name, f"{type(exc).__name__}: {exc}"[:4000])
+        raise
+    log.info("[%s] %s: done in %.1fs", ctx.run_id, name, time.monotonic() - started)
+
+
+def ingest(ctx: RunContext) -> dict:
+    """Record the run's start, then load every new landing file into ``raw``."""
+    paths = ctx.paths
+    with work_db(paths) as con:
+        runs.begin(con, ctx)
+    with step(ctx, "ingest"), work_db(paths) as con:
+        results = ingest_landing(con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at))
+    new = [r for r in results if r.outcome != "skipped"]
+    summary = {
+        "files_loaded": sum(r.outcome != "rejected" for r in new),
+        "files_rejected": sum(r.outcome == "rejected" for r in new),
+        "files_already_loaded": len(results) - len(new),
+        "rows_loaded": sum(r.rows_loaded for r in new),
+        "rows_rejected": sum(r.rows_rejected for r in new),
+    }
+    log.info("ingest summary: %s", summary)
+    return summary
+
+
+def build(ctx: RunContext) -> None:
+    with step(ctx, "build"):
+        dbt_build.run_dbt_build(ctx.paths, ctx.as_of_date.isoformat())
+
+
+def audit(ctx: RunContext) -> dict:
+    with step(ctx, "audit"), work_db(ctx.paths) as con:
+        results = run_checks(con, ctx.run_id)
+        failed = [r for r in results if not r.passed]
+        runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
+        for result in results:
+            log.info(result.describe())
+        if failed:
+            raise ChecksFailed(failed)
+    return {"checks_passed": len(results), "checks_failed": 0}
+
+
+def publish(ctx: RunContext) -> dict[str, int]:
+    with step(ctx, "publish"):
+        with work_db(ctx.paths) as con:
+            runs.finish(con, ctx.run_id, "published")
+        return publishing.publish_marts(ctx.paths)
+
+
+def record_failure(ctx: RunContext) -> str:
+    """Publish the run log only: readers keep the last good tables and see this run failed.
+
+    Returns the failure in one sentence (step and reason) for the DAG run's final error.
+    """
+    paths = ctx.paths
+    with work_db(paths) as con:
+        run = runs.get(con, ctx.run_id) or {}
+        if run.get("outcome") in ("running", "published", None):
+            runs.finish(con, ctx.run_id, "failed")
+    publishing.publish_run_log_only(paths)
+    reason = (
+        f"run {ctx.run_id} for {ctx.as_of_date} failed at step "
+        f"{run.get('failed_step') or '?'}: {run.get('message') or 'see the task logs'}; "
+        "nothing was published, the previous tables are unchanged"
+    )
+    log.error(reason)
+    return reason
+
+
+def new_context(run_id: str, as_of_date, accept_swing: bool = False) -> RunContext:
+    return RunContext(
+        run_id=run_id,
+        as_of_date=as_of_date,
+        started_at=datetime.utcnow().replace(microsecond=0),
+        accept_swing=accept_swing,
+    )
+
+
+def run_outcome(run_id: str, paths: Paths | None = None) -> dict | None:
+    """The run log row of ``run_id`` (for the command line after a run)."""
+    with work_db(paths or resolve_paths()) as con:
+        con.execute(runs.DDL)
+        return runs.get(con, run_id)

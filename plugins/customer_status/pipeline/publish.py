@@ -1,0 +1,103 @@
+"""Publish atomically: the warehouse readers see is only ever replaced whole.
+
+The new set of ``marts`` tables is written to a new DuckDB file beside the warehouse, flushed
+to disk, then moved over it with ``os.replace``. A dashboard holding the old file open
+read-only keeps reading the night it opened (and never blocks the run: nothing opens the
+published file for writing); a new connection sees the new night; a process killed at any
+instant leaves either the old file or the new one, never a mix (CONTRACT.md, STACK.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from ..ingest.readers import quote_ident, quote_literal
+from ..settings import Paths
+from .runs import PUBLISHED_COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+def _staging_file(warehouse: Path) -> Path:
+    return warehouse.with_name(f".{warehouse.name}.{os.getpid()}.publishing")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_in(new_file: Path, warehouse: Path) -> None:
+    _fsync(new_file)
+    os.replace(new_file, warehouse)
+    _fsync(warehouse.parent)  # make the rename itself durable
+
+
+def _copy_run_log(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"create or replace table marts.pipeline_runs as select {PUBLISHED_COLUMNS} "
+        "from work.ops.pipeline_runs order by started_at, run_id"
+    )
+
+
+def _attach_work(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
+    con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
+
+
+def publish_marts(paths: Paths) -> dict[str, int]:
+    """Replace the warehouse with the working file's ``marts`` and the run log."""
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    staging = _staging_file(paths.warehouse)
+    staging.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    try:
+        with duckdb.connect(str(staging)) as con:
+            _attach_work(con, paths)
+            con.execute("create schema marts")
+            tables = [r[0] for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'work' "
+                "and schema_name = 'marts' order by table_name").fetchall()]
+            for table in tables:
+                name = quote_ident(table)
+                con.execute(f"create table marts.{name} as select * from work.marts.{name}")
+                counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+            _copy_run_log(con)
+            con.execute("detach work")
+        _swap_in(staging, paths.warehouse)
+    finally:
+        staging.unlink(missing_ok=True)
+    log.info("published %s: %s", paths.warehouse,
+             ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    return counts
+
+
+def publish_run_log_only(paths: Paths) -> None:
+    """After a failed run: the previous tables, unchanged, with the run log brought up to date.
+
+    ``pipeline_runs`` is the one table a failed run adds a row to (CONTRACT.md); the copy is
+    swapped in atomically like any publish.
+    """
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    staging = _staging_file(paths.warehouse)
+    staging.unlink(missing_ok=True)
+    try:
+        if paths.warehouse.exists():
+            shutil.copyfile(paths.warehouse, staging)
+        with duckdb.connect(str(staging)) as con:
+            _attach_work(con, paths)
+            con.execute("create schema if not exists marts")
+            _copy_run_log(con)
+            con.execute("detach work")
+        _swap_in(staging, paths.warehouse)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()

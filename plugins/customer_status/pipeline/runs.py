@@ -1,0 +1,78 @@
+"""The run log (``ops.pipeline_runs`` in the working file, published as ``marts.pipeline_runs``).
+
+A run is ``running`` from its first step; it ends ``published`` or ``failed`` (with the step
+and the reason). A run that was killed is found still ``running`` by the next run and marked
+``abandoned``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from .context import RunContext
+
+DDL = """
+create schema if not exists ops;
+create table if not exists ops.pipeline_runs (
+    run_id varchar primary key,
+    as_of_date date not null,
+    started_at timestamp not null,
+    finished_at timestamp,
+    outcome varchar not null,
+    checks_passed integer,
+    checks_failed integer,
+    accepted_swing boolean not null,
+    failed_step varchar,
+    message varchar
+);
+"""
+
+# The published columns, CONTRACT.md's first (failed_step and message are additions).
+PUBLISHED_COLUMNS = (
+    "run_id, as_of_date, started_at, finished_at, outcome, checks_passed, checks_failed, "
+    "accepted_swing, failed_step, message"
+)
+
+
+def _now() -> datetime:
+    return datetime.utcnow().replace(microsecond=0)
+
+
+def begin(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
+    con.execute(DDL)
+    con.execute(
+        "update ops.pipeline_runs set outcome = 'abandoned', message = "
+        "'the run stopped without finishing (killed?); nothing of it was published' "
+        "where outcome = 'running' and run_id <> ?",
+        [ctx.run_id],
+    )
+    con.execute(
+        "insert into ops.pipeline_runs (run_id, as_of_date, started_at, outcome, accepted_swing) "
+        "values (?, ?, ?, 'running', ?) on conflict (run_id) do nothing",
+        [ctx.run_id, ctx.as_of_date, ctx.started_at, ctx.accept_swing],
+    )
+
+
+def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, passed: int, failed: int) -> None:
+    con.execute(
+        "update ops.pipeline_runs set checks_passed = ?, checks_failed = ? where run_id = ?",
+        [passed, failed, run_id],
+    )
+
+
+def finish(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str,
+           failed_step: str | None = None, message: str | None = None) -> None:
+    con.execute(
+        "update ops.pipeline_runs set outcome = ?, finished_at = ?, "
+        "failed_step = coalesce(?, failed_step), message = coalesce(?, message) "
+        "where run_id = ?",
+        [outcome, _now(), failed_step, message, run_id],
+    )
+
+
+def get(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
+    cur = con.execute(f"select {PUBLISHED_COLUMNS} from ops.pipeline_runs where run_id = ?", [run_id])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
