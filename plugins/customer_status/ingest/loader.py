@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from . import rules
-from .readers import FileRejected, quote_ident, read_batch
+from .readers import FileRejected, drop_batch, quote_ident, read_batch
 from .sources import (
     LOAD_ORDER,
     SOURCES,
@@ -165,8 +165,8 @@ def load_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, pat
         _record_reject(con, source, relative, None, None, result.message, load_id)
     _record_ledger(con, ctx, result, sha, path.stat().st_size, load_id)
     con.commit()
-    con.execute("drop table if exists batch")
-    con.execute("drop view if exists batch")
+    drop_batch(con)
+    con.execute("drop table if exists checked")
     return result
 
 

@@ -45,17 +45,29 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def drop_batch(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp relation ``batch``, a table (CSV, JSONL) or a view (Parquet)."""
+    for (kind,) in con.execute(
+        "select 'view' from duckdb_views() where temporary and view_name = 'batch' union all "
+        "select 'table' from duckdb_tables() where temporary and table_name = 'batch'"
+    ).fetchall():
+        con.execute(f"drop {kind} batch")
+
+
 def read_batch(con: duckdb.DuckDBPyConnection, path: Path, wanted: Iterable[str]) -> list[str]:
     """Create temp relation ``batch`` from ``path``; return the normalised columns it has.
 
     ``wanted`` are the columns the source knows; CSV and JSONL keep only those (unknown
     extra columns never reach the raw tables and do not fail the file).
     """
-    con.execute("drop table if exists batch")
-    con.execute("drop view if exists batch")
+    drop_batch(con)
     if path.stat().st_size == 0:
         raise FileRejected("the file is empty (0 bytes)")
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".jsonl"):
+        with path.open("rb") as handle:
+            if b"\x00" in handle.read(1 << 16):
+                raise FileRejected("not a text file: it contains NUL bytes (binary data?)")
     if suffix == ".parquet":
         return _read_parquet(con, path)
     if suffix == ".csv":

@@ -53,7 +53,7 @@ def load_dag(paths: Paths):
     bag = DagBag(str(paths.dags_folder))
     if bag.import_errors:
         raise RuntimeError(f"the DAG folder has import errors: {bag.import_errors}")
-    dag = bag.get_dag(DAG_ID)
+    dag = bag.dags.get(DAG_ID)
     if dag is None:
         raise RuntimeError(f"DAG {DAG_ID} not found in {paths.dags_folder}")
     return dag

@@ -1,0 +1,109 @@
+"""One generated landing zone and a few real runs of the command, shared by the e2e tests.
+
+Each run is the real ``customer-status`` console script in a child process (Airflow's
+``dag.test()`` in-process, dbt as its own child), as a user would type it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+CLI = str(Path(sys.executable).with_name("customer-status"))
+
+
+@dataclass
+class Run:
+    code: int
+    output: str
+
+
+@dataclass
+class Zone:
+    landing: Path
+    warehouse: Path
+    work_db: Path
+    generated: dict
+
+    def run(self, *args: str, env: dict | None = None) -> Run:
+        proc = subprocess.run(
+            [CLI, "run", *args, "--landing", str(self.landing), "--warehouse", str(self.warehouse)],
+            capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600,
+        )
+        return Run(proc.returncode, proc.stdout + proc.stderr)
+
+    def published(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def work(self, sql: str, *params) -> list[tuple]:
+        with duckdb.connect(str(self.work_db), read_only=True) as con:
+            return con.execute(sql, list(params)).fetchall()
+
+
+@pytest.fixture(scope="session")
+def zone(tmp_path_factory) -> Zone:
+    root = tmp_path_factory.mktemp("e2e")
+    landing = root / "landing"
+    proc = subprocess.run(
+        [CLI, "generate", "--out", str(landing), "--customers", "300", "--seed", "7", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    generated = json.loads((landing / "GENERATED.json").read_text())
+    return Zone(landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", generated)
+
+
+@pytest.fixture(scope="session")
+def first_night(zone) -> Run:
+    return zone.run("--date", "2026-11-01")
+
+
+@pytest.fixture(scope="session")
+def second_night(zone, first_night) -> dict:
+    """Re-land a loaded file under a new name, land one new file, and run the next night
+    while a dashboard holds the published warehouse open read-only."""
+    before_rejects = zone.published("select count(*) from marts.import_rejects")[0][0]
+    loaded = sorted((zone.landing / "orders").rglob("*.parquet"))[0]
+    copy = loaded.with_name("re-landed-" + loaded.name)
+    shutil.copyfile(loaded, copy)
+    new = zone.landing / "orders" / "late" / "2026-11-02.csv"
+    new.parent.mkdir(parents=True)
+    new.write_text(
+        "tenant_id,order_id,customer_id,created_at,paid_at,amount,currency\n"
+        "t1,late-1,C0000001,2026-11-02T09:00:00Z,2026-11-02T09:01:00Z,10.00,EUR\n"
+        "t1,late-2,C0000001,2026-11-02T10:00:00Z,,5.00,EUR\n"
+    )
+    dashboard = duckdb.connect(str(zone.warehouse), read_only=True)
+    try:
+        run = zone.run("--date", "2026-11-02")
+        seen_by_open_reader = dashboard.execute("select count(*) from marts.pipeline_runs").fetchone()[0]
+    finally:
+        dashboard.close()
+    return {
+        "run": run,
+        "copy": copy.relative_to(zone.landing).as_posix(),
+        "new": new.relative_to(zone.landing).as_posix(),
+        "before_rejects": before_rejects,
+        "seen_by_open_reader": seen_by_open_reader,
+    }
+
+
+@pytest.fixture(scope="session")
+def failed_night(zone, second_night, tmp_path_factory) -> dict:
+    """A night whose dbt build fails (a data test that always fails): nothing is published."""
+    project = tmp_path_factory.mktemp("broken") / "dbt_project"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "tests" / "always_fails.sql").write_text("select 1 as broken_on_purpose\n")
+    before = zone.published("select * from marts.import_rejects order by all")
+    run = zone.run("--date", "2026-11-03", env={"CUSTOMER_STATUS_DBT_PROJECT": str(project)})
+    return {"run": run, "rejects_before": before}
