@@ -22,7 +22,6 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
-
 from customer_status.pipeline import nightly
 from customer_status.pipeline.context import RunContext, as_of_date_for
 
@@ -45,11 +44,14 @@ WRITER_POOL = "customer_status_duckdb"
     },
     params={
         "as_of_date": Param(
-            None, type=["null", "string"], format="date",
+            None,
+            type=["null", "string"],
+            format="date",
             description="Day to compute (YYYY-MM-DD); empty = the day before the logical date.",
         ),
         "accept_swing": Param(
-            False, type="boolean",
+            False,
+            type="boolean",
             description="Accept a billable-count swing above the tenant's max_billable_swing "
             "for this run only (recorded in marts.pipeline_runs).",
         ),
@@ -85,11 +87,13 @@ def customer_status_nightly():
     def record_failure(**context) -> None:
         """Runs only when a step failed: record it, then fail the DAG run with the reason."""
         params = context["params"]
-        reason = nightly.record_failure(nightly.new_context(
-            run_id=context["run_id"],
-            as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
-            accept_swing=bool(params.get("accept_swing")),
-        ))
+        reason = nightly.record_failure(
+            nightly.new_context(
+                run_id=context["run_id"],
+                as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
+                accept_swing=bool(params.get("accept_swing")),
+            )
+        )
         raise AirflowFailException(reason)
 
     ingested = ingest()

@@ -92,7 +92,7 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
                 f"  why:  {outcome.get('message') or 'see the log above'}"
             )
             return 1
-    skipped = dates[len(made):]
+    skipped = dates[len(made) :]
     if skipped:
         console.print(f"[red]not run[/]: {', '.join(map(str, skipped))}")
         return 1
@@ -108,8 +108,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     summary = generate_landing(
-        Path(args.out), customers=args.customers, tenants=args.tenants, days=args.days,
-        seed=args.seed, end_date=args.end_date, progress=not args.quiet,
+        Path(args.out),
+        customers=args.customers,
+        tenants=args.tenants,
+        days=args.days,
+        seed=args.seed,
+        end_date=args.end_date,
+        progress=not args.quiet,
     )
     files = summary.get("files", [])
     rows = sum(f.get("rows", 0) for f in files) if isinstance(files, list) else 0
@@ -162,11 +167,13 @@ def _print_demo_results(paths: Paths) -> None:
     console.print(f"  warehouse: {paths.warehouse}")
     for name, rows in tables:
         console.print(f"    marts.{name:<28} ~{rows:,} rows")
-    console.print("  rejected landing rows/files by source: "
-                  + ", ".join(f"{s} {n}" for s, n in rejects))
+    console.print(
+        "  rejected landing rows/files by source: " + ", ".join(f"{s} {n}" for s, n in rejects)
+    )
     console.print(f"  work area (raw tables, dbt, Airflow metadata): {paths.work_dir}")
-    console.print(f"\n  try: duckdb -readonly {paths.warehouse} "
-                  "\"select * from marts.pipeline_runs\"")
+    console.print(
+        f'\n  try: duckdb -readonly {paths.warehouse} "select * from marts.pipeline_runs"'
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,9 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def where(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--landing", help="landing folder (default $CUSTOMER_STATUS_LANDING or data/landing)")
-        p.add_argument("--warehouse", help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE "
-                       "or data/warehouse.duckdb)")
+        p.add_argument(
+            "--landing", help="landing folder (default $CUSTOMER_STATUS_LANDING or data/landing)"
+        )
+        p.add_argument(
+            "--warehouse",
+            help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE "
+            "or data/warehouse.duckdb)",
+        )
 
     p = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
     p.add_argument("--out", required=True, help="folder to write the landing zone to")
@@ -188,15 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenants", type=_positive, default=3)
     p.add_argument("--days", type=_positive, default=120, help="days of history (default 120)")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--end-date", type=_date, default=DEMO_END,
-                   help=f"last day of generated data (default {DEMO_END})")
+    p.add_argument(
+        "--end-date",
+        type=_date,
+        default=DEMO_END,
+        help=f"last day of generated data (default {DEMO_END})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("run", help="one nightly run for an as-of date: ingest, build, check, publish")
+    p = sub.add_parser(
+        "run", help="one nightly run for an as-of date: ingest, build, check, publish"
+    )
     p.add_argument("--date", type=_date, required=True, help="as-of date YYYY-MM-DD")
-    p.add_argument("--accept-swing", action="store_true",
-                   help="accept a billable-count swing above the tenant's limit for this run")
+    p.add_argument(
+        "--accept-swing",
+        action="store_true",
+        help="accept a billable-count swing above the tenant's limit for this run",
+    )
     where(p)
     p.set_defaults(func=cmd_run)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,12 @@ def test_nightly_dag_shape(dagbag):
     assert dag.task_dict["audit"].upstream_task_ids == {"build"}
     assert dag.task_dict["publish"].upstream_task_ids == {"audit"}
     assert dag.task_dict["record_failure"].trigger_rule == "one_failed"
-    assert dag.task_dict["record_failure"].upstream_task_ids == {"ingest", "build", "audit", "publish"}
+    assert dag.task_dict["record_failure"].upstream_task_ids == {
+        "ingest",
+        "build",
+        "audit",
+        "publish",
+    }
     assert "customer-status" in (dag.tags or []), "the DAG must be tagged customer-status"
     assert dag.max_active_runs == 1 and dag.max_active_tasks == 1
     assert dag.catchup is False
@@ -49,11 +55,11 @@ def test_writing_tasks_share_the_one_slot_pool_and_ingest_retries(dagbag):
 
 
 def test_as_of_date_is_the_day_before_the_logical_date():
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from customer_status.pipeline.context import as_of_date_for
 
-    fired = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    fired = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     assert as_of_date_for(None, fired) == date(2026, 4, 30)
     assert as_of_date_for("2026-03-05", fired) == date(2026, 3, 5)
     with pytest.raises(ValueError, match="not a date"):

@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import duckdb
-
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.pipeline.build import dbt_command, dbt_env
 from customer_status.settings import resolve_paths
@@ -18,9 +17,18 @@ def test_dbt_unit_tests_pass(tmp_path):
     with duckdb.connect(str(paths.work_db)) as con:
         ensure_raw_schema(con)  # unit tests read the sources' column types
     proc = subprocess.run(
-        dbt_command(paths, "test", "--select", "test_type:unit",
-                    "--vars", json.dumps({"as_of_date": "2026-11-01"})),
-        env=dbt_env(paths), cwd=paths.dbt_project, capture_output=True, text=True,
+        dbt_command(
+            paths,
+            "test",
+            "--select",
+            "test_type:unit",
+            "--vars",
+            json.dumps({"as_of_date": "2026-11-01"}),
+        ),
+        env=dbt_env(paths),
+        cwd=paths.dbt_project,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout[-6000:]
     results = json.loads((paths.dbt_target / "target" / "run_results.json").read_text())["results"]

@@ -36,7 +36,10 @@ class Zone:
     def run(self, *args: str, env: dict | None = None) -> Run:
         proc = subprocess.run(
             [CLI, "run", *args, "--landing", str(self.landing), "--warehouse", str(self.warehouse)],
-            capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=600,
         )
         return Run(proc.returncode, proc.stdout + proc.stderr)
 
@@ -55,11 +58,15 @@ def zone(tmp_path_factory) -> Zone:
     landing = root / "landing"
     proc = subprocess.run(
         [CLI, "generate", "--out", str(landing), "--customers", "300", "--seed", "7", "--quiet"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     generated = json.loads((landing / "GENERATED.json").read_text())
-    return Zone(landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", generated)
+    return Zone(
+        landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", generated
+    )
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +92,9 @@ def second_night(zone, first_night) -> dict:
     dashboard = duckdb.connect(str(zone.warehouse), read_only=True)
     try:
         run = zone.run("--date", "2026-11-02")
-        seen_by_open_reader = dashboard.execute("select count(*) from marts.pipeline_runs").fetchone()[0]
+        seen_by_open_reader = dashboard.execute(
+            "select count(*) from marts.pipeline_runs"
+        ).fetchone()[0]
     finally:
         dashboard.close()
     return {
@@ -101,8 +110,11 @@ def second_night(zone, first_night) -> dict:
 def failed_night(zone, second_night, tmp_path_factory) -> dict:
     """A night whose dbt build fails (a data test that always fails): nothing is published."""
     project = tmp_path_factory.mktemp("broken") / "dbt_project"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "dbt_project", project,
-                    ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(
+        Path(__file__).resolve().parents[2] / "dbt_project",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs"),
+    )
     (project / "tests" / "always_fails.sql").write_text("select 1 as broken_on_purpose\n")
     before = zone.published("select * from marts.import_rejects order by all")
     run = zone.run("--date", "2026-11-03", env={"CUSTOMER_STATUS_DBT_PROJECT": str(project)})

@@ -9,8 +9,15 @@ pytestmark = pytest.mark.e2e
 # Bad data that is bad *input* (ingestion rejects it); other kinds (a merge cycle) are rules
 # for the status models and are valid rows here.
 INGEST_KINDS = {
-    "bad_timestamp", "missing_required", "negative_amount", "unknown_enum", "bad_boolean",
-    "bad_email", "wrong_field_count", "not_json", "missing_required_column",
+    "bad_timestamp",
+    "missing_required",
+    "negative_amount",
+    "unknown_enum",
+    "bad_boolean",
+    "bad_email",
+    "wrong_field_count",
+    "not_json",
+    "missing_required_column",
 }
 
 
@@ -20,7 +27,12 @@ def test_first_night_publishes(zone, first_night):
     assert zone.published(
         "select as_of_date::varchar, outcome, checks_failed, accepted_swing from marts.pipeline_runs"
     ) == [("2026-11-01", "published", 0, False)]
-    tables = {t for (t,) in zone.published("select table_name from duckdb_tables() where schema_name = 'marts'")}
+    tables = {
+        t
+        for (t,) in zone.published(
+            "select table_name from duckdb_tables() where schema_name = 'marts'"
+        )
+    }
     assert {"import_rejects", "pipeline_runs"} <= tables
 
 
@@ -29,19 +41,24 @@ def test_every_generated_file_reconciles(zone, first_night):
     ledger = {
         file: (rows, loaded, rejected)
         for file, rows, loaded, rejected in zone.work(
-            "select file, rows_in_file, rows_loaded, rows_rejected from raw.ingest_ledger")
+            "select file, rows_in_file, rows_loaded, rows_rejected from raw.ingest_ledger"
+        )
     }
     for entry in zone.generated["files"]:
         rows, loaded, rejected = ledger[entry["path"]]
         assert loaded + rejected == rows, entry
-        if entry["path"] not in {m["file"] for m in zone.generated["malformed"] if m["row_number"] is None}:
+        if entry["path"] not in {
+            m["file"] for m in zone.generated["malformed"] if m["row_number"] is None
+        }:
             assert rows == entry["rows"], entry
 
 
 def test_every_malformed_row_and_file_is_published_with_a_reason(zone, first_night):
     rejects = {
         (file, row): error
-        for file, row, error in zone.published("select file, row_number, error from marts.import_rejects")
+        for file, row, error in zone.published(
+            "select file, row_number, error from marts.import_rejects"
+        )
     }
     expected = [m for m in zone.generated["malformed"] if m["kind"] in INGEST_KINDS]
     assert {m["kind"] for m in expected} == INGEST_KINDS, "the generator must cover every kind"
@@ -52,10 +69,13 @@ def test_every_malformed_row_and_file_is_published_with_a_reason(zone, first_nig
 
 
 def test_good_rows_of_the_generated_sources_reach_staging(zone, first_night):
-    counts = dict(zone.work(
-        "select 'customers', count(*) from staging.stg_landing__customers union all "
-        "select 'orders', count(*) from staging.stg_landing__orders union all "
-        "select 'tenants', count(*) from staging.stg_landing__tenants"))
+    counts = dict(
+        zone.work(
+            "select 'customers', count(*) from staging.stg_landing__customers union all "
+            "select 'orders', count(*) from staging.stg_landing__orders union all "
+            "select 'tenants', count(*) from staging.stg_landing__tenants"
+        )
+    )
     assert counts["customers"] >= 300 and counts["orders"] > 0 and counts["tenants"] == 3
 
 
@@ -72,14 +92,19 @@ def test_relanded_file_is_skipped_and_new_file_loads(zone, second_night):
 
 def test_open_reader_keeps_its_night_and_new_readers_see_the_next(zone, second_night):
     assert second_night["seen_by_open_reader"] == 1
-    assert zone.published("select count(*) from marts.pipeline_runs where outcome = 'published'") == [(2,)]
+    assert zone.published(
+        "select count(*) from marts.pipeline_runs where outcome = 'published'"
+    ) == [(2,)]
 
 
 def test_failed_night_publishes_nothing_but_its_run_log(zone, failed_night):
     run = failed_night["run"]
     assert run.code == 1
     assert "FAILED 2026-11-03" in run.output and "always_fails" in run.output
-    assert zone.published("select * from marts.import_rejects order by all") == failed_night["rejects_before"]
+    assert (
+        zone.published("select * from marts.import_rejects order by all")
+        == failed_night["rejects_before"]
+    )
     assert zone.published(
         "select outcome, failed_step from marts.pipeline_runs where as_of_date = '2026-11-03'"
     ) == [("failed", "build")]

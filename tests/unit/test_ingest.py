@@ -14,11 +14,14 @@ def orders_file(*bad_rows: str, good: int = 20) -> str:
 
 def assert_reconciles(landing, file: str) -> None:
     result = landing.rows(
-        "select rows_in_file, rows_loaded, rows_rejected from raw.ingest_ledger where file = ?", file
+        "select rows_in_file, rows_loaded, rows_rejected from raw.ingest_ledger where file = ?",
+        file,
     )[0]
     in_raw = landing.rows(
         "select count(*) from raw.orders o join raw.ingest_ledger l on o._load_id = l.load_id "
-        "where l.file = ?", file)[0][0]
+        "where l.file = ?",
+        file,
+    )[0][0]
     assert result[0] == result[1] + result[2]
     assert in_raw == result[1]
 
@@ -26,16 +29,34 @@ def assert_reconciles(landing, file: str) -> None:
 @pytest.mark.parametrize(
     ("bad_row", "reason"),
     [
-        ("t1,o90,c1,31/10/2026,,,1.00,eur\n", "created_at '31/10/2026' is not an ISO 8601 timestamp"),
+        (
+            "t1,o90,c1,31/10/2026,,,1.00,eur\n",
+            "created_at '31/10/2026' is not an ISO 8601 timestamp",
+        ),
         (",o91,c1,2026-10-01,,,1.00,eur\n", "tenant_id is missing"),
         ("t1,o92,,2026-10-01,,,1.00,eur\n", "customer_id is missing"),
         ("t1,o93,c1,2026-10-01,,,-5.00,eur\n", "amount -5.00 is negative"),
         ("t1,o94,c1,2026-10-01,,,twelve,eur\n", "amount 'twelve' is not a number"),
-        ("t1,o95,c1,2099-01-01T00:00:00Z,,,1.00,eur\n", "created_at 2099-01-01 00:00:00 UTC is later than the start of this run"),
+        (
+            "t1,o95,c1,2099-01-01T00:00:00Z,,,1.00,eur\n",
+            "created_at 2099-01-01 00:00:00 UTC is later than the start of this run",
+        ),
         ("t1,o96,c1,2026-10-01\n", "the row has 4 fields but the header has 8"),
-        ("t1,o0,c2,2026-10-02T00:00:00Z,,,9.99,eur\n", "duplicate key (tenant_id=t1, order_id=o0) with other values than row 1"),
+        (
+            "t1,o0,c2,2026-10-02T00:00:00Z,,,9.99,eur\n",
+            "duplicate key (tenant_id=t1, order_id=o0) with other values than row 1",
+        ),
     ],
-    ids=["bad_timestamp", "null_tenant", "null_key", "negative_amount", "wrong_type", "future", "field_count", "duplicate_key"],
+    ids=[
+        "bad_timestamp",
+        "null_tenant",
+        "null_key",
+        "negative_amount",
+        "wrong_type",
+        "future",
+        "field_count",
+        "duplicate_key",
+    ],
 )
 def test_each_bad_row_is_rejected_with_its_reason(landing, bad_row, reason):
     landing.write("orders/t1/day.csv", orders_file(bad_row))
@@ -50,10 +71,27 @@ def test_each_bad_row_is_rejected_with_its_reason(landing, bad_row, reason):
 @pytest.mark.parametrize(
     ("source", "content", "reason"),
     [
-        ("customers", "tenant_id,customer_id,email,created_at\nt1,c1,not-an-email,2026-10-01\n" + "t1,c{},a@b.com,2026-10-01\n" * 0, "email 'not-an-email' is not an email address"),
-        ("subscription_events", "tenant_id,subscription_id,customer_id,status,changed_at\nt1,s1,c1,paused,2026-10-01\n", "status 'paused' is not one of in_progress, suspended, terminated"),
-        ("customers", "tenant_id,customer_id,accepts_marketing,created_at\nt1,c1,maybe,2026-10-01\n", "accepts_marketing 'maybe' is not a boolean"),
-        ("tenants", "tenant_id,timezone\nt9,Mars/Olympus\n", "timezone 'Mars/Olympus' is not a known time zone"),
+        (
+            "customers",
+            "tenant_id,customer_id,email,created_at\nt1,c1,not-an-email,2026-10-01\n"
+            + "t1,c{},a@b.com,2026-10-01\n" * 0,
+            "email 'not-an-email' is not an email address",
+        ),
+        (
+            "subscription_events",
+            "tenant_id,subscription_id,customer_id,status,changed_at\nt1,s1,c1,paused,2026-10-01\n",
+            "status 'paused' is not one of in_progress, suspended, terminated",
+        ),
+        (
+            "customers",
+            "tenant_id,customer_id,accepts_marketing,created_at\nt1,c1,maybe,2026-10-01\n",
+            "accepts_marketing 'maybe' is not a boolean",
+        ),
+        (
+            "tenants",
+            "tenant_id,timezone\nt9,Mars/Olympus\n",
+            "timezone 'Mars/Olympus' is not a known time zone",
+        ),
     ],
     ids=["bad_email", "unknown_enum", "bad_boolean", "bad_timezone"],
 )
@@ -71,8 +109,16 @@ def test_rule_violations_in_other_sources(landing, source, content, reason):
         ("header_only.csv", ORDERS_HEADER.encode(), "header but no data rows"),
         ("garbage.csv", bytes(range(128, 256)) * 4, "not UTF-8 text"),
         ("nul.csv", b"tenant_id,order_id\x00\x01\x02\n", "contains NUL bytes"),
-        ("semicolons.csv", b"tenant_id;order_id;customer_id;created_at\nt1;o1;c1;2026-10-01\n", "semicolon-delimited"),
-        ("missing_column.csv", b"tenant_id,order_id,created_at\nt1,o1,2026-10-01\n", "missing required column(s) customer_id"),
+        (
+            "semicolons.csv",
+            b"tenant_id;order_id;customer_id;created_at\nt1;o1;c1;2026-10-01\n",
+            "semicolon-delimited",
+        ),
+        (
+            "missing_column.csv",
+            b"tenant_id,order_id,created_at\nt1,o1,2026-10-01\n",
+            "missing required column(s) customer_id",
+        ),
         ("broken.parquet", b"PAR1 this is not parquet PAR1", "not a readable Parquet file"),
         ("orders.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
     ],
@@ -92,10 +138,16 @@ def test_bad_files_are_rejected_whole(landing, name, content, reason):
 
 def test_file_over_the_reject_ratio_loads_nothing(landing):
     bad = "t1,o9{n},c1,yesterday,,,1.00,eur\n"
-    landing.write("orders/t1/mostly_bad.csv", orders_file(*(bad.format(n=n) for n in range(25)), good=20))
+    landing.write(
+        "orders/t1/mostly_bad.csv", orders_file(*(bad.format(n=n) for n in range(25)), good=20)
+    )
     result = landing.ingest()["orders/t1/mostly_bad.csv"]
     assert (result.outcome, result.rows_in_file, result.rows_loaded, result.rows_rejected) == (
-        "rejected", 45, 0, 45)
+        "rejected",
+        45,
+        0,
+        45,
+    )
     [(row_number, error)] = landing.rejects("orders/t1/mostly_bad.csv")
     assert row_number is None
     assert "25 of 45 rows are bad" in error and "max_reject_ratio of 50%" in error
@@ -109,15 +161,20 @@ def test_bom_odd_header_case_and_extra_columns(landing):
         "t1,o1,c1,2026-10-01T10:00:00,3.10,hello\n",
     )
     assert landing.ingest()["orders/t1/export.csv"].rows_loaded == 1
-    assert landing.rows("select tenant_id, order_id, amount::varchar, created_at::varchar from raw.orders") == [
-        ("t1", "o1", "3.10", "2026-10-01 10:00:00")]
+    assert landing.rows(
+        "select tenant_id, order_id, amount::varchar, created_at::varchar from raw.orders"
+    ) == [("t1", "o1", "3.10", "2026-10-01 10:00:00")]
 
 
 def test_timestamps_with_offsets_are_stored_in_utc(landing):
-    landing.write("orders/t1/tz.csv", ORDERS_HEADER + "t1,o1,c1,2026-10-01T10:00:00+02:00,2026-10-01T08:30:00Z,,1,eur\n")
+    landing.write(
+        "orders/t1/tz.csv",
+        ORDERS_HEADER + "t1,o1,c1,2026-10-01T10:00:00+02:00,2026-10-01T08:30:00Z,,1,eur\n",
+    )
     landing.ingest()
     assert landing.rows("select created_at::varchar, paid_at::varchar from raw.orders") == [
-        ("2026-10-01 08:00:00", "2026-10-01 08:30:00")]
+        ("2026-10-01 08:00:00", "2026-10-01 08:30:00")
+    ]
 
 
 def test_jsonl_bad_line_is_a_row_reject(landing):
@@ -190,7 +247,8 @@ def test_status_import_rows(landing):
     assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (4, 2, 2)
     assert landing.rows(
         "select tenant_id, code, email, member_status, loaded_for_as_of_date::varchar "
-        "from raw.status_imports order by _row_number") == [
+        "from raw.status_imports order by _row_number"
+    ) == [
         ("t1", "=K-1", "ann@example.com", "inactive", "2026-11-01"),
         ("t1", "K-2", "bob@example.com", "active", "2026-11-01"),
     ]

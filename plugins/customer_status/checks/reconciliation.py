@@ -44,10 +44,17 @@ def rows_reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckRes
         "select count(*) from raw.ingest_ledger where run_id = ?", [run_id]
     ).fetchone()[0]
     if rows:
-        return [CheckResult(
-            "rows_reconcile", False,
-            f"{len(rows)} of {files} file(s) loaded this run do not add up "
-            "(file, rows in file, loaded, rejected, in raw, in rejects, whole-file rejects)",
-            sample=rows[:5],
-        )]
-    return [CheckResult("rows_reconcile", True, f"{files} file(s): rows loaded + rejected = rows in file")]
+        return [
+            CheckResult(
+                "rows_reconcile",
+                False,
+                f"{len(rows)} of {files} file(s) loaded this run do not add up "
+                "(file, rows in file, loaded, rejected, in raw, in rejects, whole-file rejects)",
+                sample=rows[:5],
+            )
+        ]
+    return [
+        CheckResult(
+            "rows_reconcile", True, f"{files} file(s): rows loaded + rejected = rows in file"
+        )
+    ]

@@ -103,8 +103,12 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[Fil
         if result.outcome != "skipped":
             log.info(
                 "%-28s %-50s %9d rows, %d loaded, %d rejected (%.1fs)%s",
-                result.outcome, result.file, result.rows_in_file, result.rows_loaded,
-                result.rows_rejected, time.monotonic() - started,
+                result.outcome,
+                result.file,
+                result.rows_in_file,
+                result.rows_loaded,
+                result.rows_rejected,
+                time.monotonic() - started,
                 f": {result.message}" if result.message else "",
             )
         results.append(result)
@@ -138,7 +142,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, path: Path) -> FileResult:
+def load_file(
+    con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, path: Path
+) -> FileResult:
     relative = path.relative_to(ctx.landing).as_posix()
     sha = file_sha256(path)
     seen = con.execute(
@@ -146,7 +152,9 @@ def load_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, pat
     ).fetchone()
     if seen:
         return FileResult(source, relative, 0, 0, 0, "skipped", f"same content as {seen[0]}")
-    load_id = con.execute("select coalesce(max(load_id), 0) + 1 from raw.ingest_ledger").fetchone()[0]
+    load_id = con.execute("select coalesce(max(load_id), 0) + 1 from raw.ingest_ledger").fetchone()[
+        0
+    ]
     con.begin()
     try:
         if source in SOURCES:
@@ -170,8 +178,9 @@ def load_file(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, pat
     return result
 
 
-def _load_source_file(con, ctx: LoadContext, source: Source, path: Path, relative: str,
-                      load_id: int) -> FileResult:
+def _load_source_file(
+    con, ctx: LoadContext, source: Source, path: Path, relative: str, load_id: int
+) -> FileResult:
     present = read_batch(con, path, [c.name for c in source.columns])
     missing = [c for c in source.required if c not in present]
     if missing:
@@ -180,12 +189,23 @@ def _load_source_file(con, ctx: LoadContext, source: Source, path: Path, relativ
             f"{', '.join(present) or 'no known columns'}",
             rows=_batch_rows(con),
         )
-    con.execute(f"create or replace temp table checked as {rules.checked_query(source, present, ctx.started_at)}")
-    return _commit_checked(con, ctx, source.name, relative, load_id,
-                           [c.name for c in source.columns], f"raw.{source.name}")
+    con.execute(
+        f"create or replace temp table checked as {rules.checked_query(source, present, ctx.started_at)}"
+    )
+    return _commit_checked(
+        con,
+        ctx,
+        source.name,
+        relative,
+        load_id,
+        [c.name for c in source.columns],
+        f"raw.{source.name}",
+    )
 
 
-def _load_status_import(con, ctx: LoadContext, path: Path, relative: str, load_id: int) -> FileResult:
+def _load_status_import(
+    con, ctx: LoadContext, path: Path, relative: str, load_id: int
+) -> FileResult:
     parts = Path(relative).parts
     if len(parts) < 3:
         raise FileRejected("status import files must be under status_imports/<tenant_id>/")
@@ -205,10 +225,19 @@ def _load_status_import(con, ctx: LoadContext, path: Path, relative: str, load_i
         f"create or replace temp table checked as "
         f"{_status_import_query(present, keys, status_col, parts[1], ctx)}"
     )
-    columns = ["tenant_id", "customer_id", "code", "email", "member_status", "reason",
-               "effective_at", "loaded_for_as_of_date"]
-    return _commit_checked(con, ctx, "status_imports", relative, load_id, columns,
-                           "raw.status_imports")
+    columns = [
+        "tenant_id",
+        "customer_id",
+        "code",
+        "email",
+        "member_status",
+        "reason",
+        "effective_at",
+        "loaded_for_as_of_date",
+    ]
+    return _commit_checked(
+        con, ctx, "status_imports", relative, load_id, columns, "raw.status_imports"
+    )
 
 
 def _unformula(expr: str) -> str:
@@ -218,7 +247,11 @@ def _unformula(expr: str) -> str:
 
 def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext) -> str:
     def text(name: str) -> str:
-        return _unformula(rules.raw_text(name, name in present)) if name in present else "cast(null as varchar)"
+        return (
+            _unformula(rules.raw_text(name, name in present))
+            if name in present
+            else "cast(null as varchar)"
+        )
 
     status = f"lower({text(status_col)})"
     effective = f"timezone('UTC', try_cast({text('effective at')} as timestamptz))"
@@ -227,8 +260,11 @@ def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext)
     shown_status = status_col.title()
     errors = [
         "_read_error",
-        "case when " + " and ".join(f"{key_exprs[STATUS_IMPORT_KEYS[k]]} is null" for k in keys)
-        + " then 'no " + " or ".join(k.title() for k in keys) + " on this row' end",
+        "case when "
+        + " and ".join(f"{key_exprs[STATUS_IMPORT_KEYS[k]]} is null" for k in keys)
+        + " then 'no "
+        + " or ".join(k.title() for k in keys)
+        + " on this row' end",
         f"case when {status} is null then '{shown_status} is missing' "
         f"when {status} not in ('{STATUS_IMPORT_VALUES[0]}', '{STATUS_IMPORT_VALUES[1]}') then "
         f"'{shown_status} ''' || left({text(status_col)}, 60) || ''' is not active or inactive' end",
@@ -237,9 +273,9 @@ def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext)
     ]
     return f"""
         select '{tenant_id.replace("'", "''")}' as tenant_id,
-               {key_exprs['customer_id']} as customer_id, {key_exprs['code']} as code,
-               {key_exprs['email']} as email, {status} as member_status,
-               {text('reason')} as reason, {effective} as effective_at,
+               {key_exprs["customer_id"]} as customer_id, {key_exprs["code"]} as code,
+               {key_exprs["email"]} as email, {status} as member_status,
+               {text("reason")} as reason, {effective} as effective_at,
                date '{ctx.as_of_date.isoformat()}' as loaded_for_as_of_date,
                _row_number,
                nullif(concat_ws('; ', {", ".join(errors)}), '') as _error
@@ -247,8 +283,9 @@ def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext)
     """
 
 
-def _commit_checked(con, ctx: LoadContext, source: str, relative: str, load_id: int,
-                    columns: list[str], target: str) -> FileResult:
+def _commit_checked(
+    con, ctx: LoadContext, source: str, relative: str, load_id: int, columns: list[str], target: str
+) -> FileResult:
     total, bad, tenants = con.execute(
         "select count(*), count(_error), list(distinct tenant_id order by tenant_id) "
         "filter (where tenant_id is not null) from checked"
@@ -315,10 +352,24 @@ def _record_reject(con, source, relative, row_number, tenant_id, error, load_id)
     )
 
 
-def _record_ledger(con, ctx: LoadContext, result: FileResult, sha: str, size: int, load_id: int) -> None:
+def _record_ledger(
+    con, ctx: LoadContext, result: FileResult, sha: str, size: int, load_id: int
+) -> None:
     con.execute(
         "insert into raw.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, result.source, result.file, sha, size, result.rows_in_file, result.rows_loaded,
-         result.rows_rejected, result.outcome, result.message, ctx.run_id, ctx.as_of_date,
-         datetime.utcnow().replace(microsecond=0)],
+        [
+            load_id,
+            result.source,
+            result.file,
+            sha,
+            size,
+            result.rows_in_file,
+            result.rows_loaded,
+            result.rows_rejected,
+            result.outcome,
+            result.message,
+            ctx.run_id,
+            ctx.as_of_date,
+            datetime.utcnow().replace(microsecond=0),
+        ],
     )

@@ -166,7 +166,11 @@ def _jsonl_rows(path: Path, wanted: tuple[str, ...]) -> tuple[list[str], Rows]:
                     try:
                         obj = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        yield number, {}, f"the line is not valid JSON ({exc.msg} at column {exc.colno})"
+                        yield (
+                            number,
+                            {},
+                            f"the line is not valid JSON ({exc.msg} at column {exc.colno})",
+                        )
                         continue
                     if not isinstance(obj, dict):
                         yield number, {}, "the line is JSON but not an object ({...})"
@@ -195,8 +199,13 @@ def _load_rows(con: duckdb.DuckDBPyConnection, columns: list[str], rows: Rows) -
         f"create temp table batch ({cols}{', ' if cols else ''}"
         "_row_number bigint, _read_error varchar)"
     )
-    schema = pa.schema([*(pa.field(c, pa.string()) for c in columns),
-                        pa.field("_row_number", pa.int64()), pa.field("_read_error", pa.string())])
+    schema = pa.schema(
+        [
+            *(pa.field(c, pa.string()) for c in columns),
+            pa.field("_row_number", pa.int64()),
+            pa.field("_read_error", pa.string()),
+        ]
+    )
     chunk: list[tuple[int, dict[str, str | None], str | None]] = []
 
     def flush() -> None:

@@ -27,11 +27,16 @@ class BuildFailed(Exception):
 def dbt_command(paths: Paths, *args: str) -> list[str]:
     dbt = Path(sys.executable).with_name("dbt")
     return [
-        str(dbt) if dbt.exists() else "dbt", *args,
-        "--project-dir", str(paths.dbt_project),
-        "--profiles-dir", str(paths.dbt_project),
-        "--target-path", str(paths.dbt_target / "target"),
-        "--log-path", str(paths.dbt_target / "logs"),
+        str(dbt) if dbt.exists() else "dbt",
+        *args,
+        "--project-dir",
+        str(paths.dbt_project),
+        "--profiles-dir",
+        str(paths.dbt_project),
+        "--target-path",
+        str(paths.dbt_target / "target"),
+        "--log-path",
+        str(paths.dbt_target / "logs"),
     ]
 
 
@@ -47,11 +52,18 @@ def dbt_env(paths: Paths) -> dict[str, str]:
 def run_dbt_build(paths: Paths, as_of_date: str, extra_args: tuple[str, ...] = ()) -> None:
     vars_arg = json.dumps({"as_of_date": as_of_date})
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
-    cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", "--vars", vars_arg,
-                      *extra_args)
+    cmd = dbt_command(
+        paths, "build", "--exclude-resource-type", "unit_test", "--vars", vars_arg, *extra_args
+    )
     log.info("dbt build for %s", as_of_date)
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dbt_env(paths), cwd=paths.dbt_project) as proc:
+    with subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dbt_env(paths),
+        cwd=paths.dbt_project,
+    ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             log.info("dbt | %s", line.rstrip())

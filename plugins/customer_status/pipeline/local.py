@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from ..settings import Paths
 
@@ -61,10 +61,12 @@ def load_dag(paths: Paths):
 
 def logical_date_for(as_of: date) -> datetime:
     """The logical date of the scheduled run that computes ``as_of`` (see the DAG's doc)."""
-    return datetime.combine(as_of + timedelta(days=1), time(12, 0), tzinfo=timezone.utc)
+    return datetime.combine(as_of + timedelta(days=1), time(12, 0), tzinfo=UTC)
 
 
-def run_dates(paths: Paths, dates: list[date], accept_swing: bool = False) -> list[tuple[date, str, str]]:
+def run_dates(
+    paths: Paths, dates: list[date], accept_swing: bool = False
+) -> list[tuple[date, str, str]]:
     """Run the DAG for each date in order; stop at the first failure.
 
     Returns (as-of date, DAG run state, run id) for each run made.

@@ -70,7 +70,9 @@ def ingest(ctx: RunContext) -> dict:
     with work_db(paths) as con:
         runs.begin(con, ctx)
     with step(ctx, "ingest"), work_db(paths) as con:
-        results = ingest_landing(con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at))
+        results = ingest_landing(
+            con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at)
+        )
     new = [r for r in results if r.outcome != "skipped"]
     summary = {
         "files_loaded": sum(r.outcome != "rejected" for r in new),

@@ -63,9 +63,13 @@ def publish_marts(paths: Paths) -> dict[str, int]:
         with duckdb.connect(str(staging)) as con:
             _attach_work(con, paths)
             con.execute("create schema marts")
-            tables = [r[0] for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'work' "
-                "and schema_name = 'marts' order by table_name").fetchall()]
+            tables = [
+                r[0]
+                for r in con.execute(
+                    "select table_name from duckdb_tables() where database_name = 'work' "
+                    "and schema_name = 'marts' order by table_name"
+                ).fetchall()
+            ]
             for table in tables:
                 name = quote_ident(table)
                 con.execute(f"create table marts.{name} as select * from work.marts.{name}")
@@ -75,8 +79,9 @@ def publish_marts(paths: Paths) -> dict[str, int]:
         _swap_in(staging, paths.warehouse)
     finally:
         staging.unlink(missing_ok=True)
-    log.info("published %s: %s", paths.warehouse,
-             ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    log.info(
+        "published %s: %s", paths.warehouse, ", ".join(f"{t} {n:,}" for t, n in counts.items())
+    )
     return counts
 
 

@@ -62,8 +62,13 @@ def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, passed: int, fail
     )
 
 
-def finish(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str,
-           failed_step: str | None = None, message: str | None = None) -> None:
+def finish(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    outcome: str,
+    failed_step: str | None = None,
+    message: str | None = None,
+) -> None:
     con.execute(
         "update ops.pipeline_runs set outcome = ?, finished_at = ?, "
         "failed_step = coalesce(?, failed_step), message = coalesce(?, message) "
@@ -73,6 +78,8 @@ def finish(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str,
 
 
 def get(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
-    cur = con.execute(f"select {PUBLISHED_COLUMNS} from ops.pipeline_runs where run_id = ?", [run_id])
+    cur = con.execute(
+        f"select {PUBLISHED_COLUMNS} from ops.pipeline_runs where run_id = ?", [run_id]
+    )
     row = cur.fetchone()
     return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
