@@ -171,8 +171,10 @@ def _print_demo_results(paths: Paths) -> None:
         "  rejected landing rows/files by source: " + ", ".join(f"{s} {n}" for s, n in rejects)
     )
     console.print(f"  work area (raw tables, dbt, Airflow metadata): {paths.work_dir}")
+    python = Path(sys.executable).with_name("python")
     console.print(
-        f'\n  try: duckdb -readonly {paths.warehouse} "select * from marts.pipeline_runs"'
+        f"\n  try: {python} -c \"import duckdb; print(duckdb.connect('{paths.warehouse}', "
+        "read_only=True).sql('select * from marts.pipeline_runs'))\""
     )
 
 

@@ -1,9 +1,20 @@
-{#- Every rejected landing row and every rejected whole file (row_number NULL), with the
-    reason in words (CONTRACT.md `import_rejects`). -#}
+{#- Published: every rejected landing row (`scope` row) and every rejected whole file
+    (`scope` file, row_number NULL), with the reason in words (CONTRACT.md), plus merges
+    that cannot apply (`scope` merge: a cycle, a self-merge or an unknown target; the
+    customer row itself is loaded, only its merge is ignored). -#}
 with
 
 rejects as (
     select * from {{ source('landing', 'import_rejects') }}
+),
+
+merges as (
+    select * from {{ ref('int_customer_merges_resolved') }}
+    where merge_problem is not null
+),
+
+customers as (
+    select * from {{ ref('stg_landing__customers') }}
 ),
 
 final as (
@@ -12,8 +23,23 @@ final as (
         file,
         row_number,
         tenant_id,
-        error
+        error,
+        case when row_number is null then 'file' else 'row' end as scope
     from rejects
+
+    union all
+
+    select
+        'customers' as source,
+        customers.source_file as file,
+        customers.source_row_number as row_number,
+        merges.tenant_id,
+        merges.merge_problem as error,
+        'merge' as scope
+    from merges
+    inner join customers
+        on customers.tenant_id = merges.tenant_id
+        and customers.customer_id = merges.customer_id
 )
 
 select * from final

@@ -18,7 +18,9 @@ final as (
         updated_at,
         deleted_at,
         merged_into,
-        merged_at
+        merged_at,
+        _source_file as source_file,
+        _row_number as source_row_number
     from versions
 )
 

@@ -10,6 +10,7 @@ final as (
         tenant_id,
         _source_file || ':' || cast(_row_number as {{ dbt.type_string() }}) as action_id,
         _source_file as source_file,
+        reverse({{ dbt.split_part('reverse(_source_file)', "'/'", 1) }}) as source_file_name,
         _row_number as source_row_number,
         customer_id,
         code,

@@ -1,0 +1,30 @@
+{#- Account status as validity ranges: one row per period a status (and label) held, from
+    the customer's creation on. `valid_to` is exclusive; NULL = still holds. Each range
+    carries the "last updated on / by" of the change that started it. -#}
+with
+
+changes as (
+    select * from {{ ref('int_account_status_events') }}
+    where outcome = 'applied'
+),
+
+final as (
+    select
+        tenant_id,
+        customer_id,
+        account_status,
+        status_label,
+        reason as account_status_reason,
+        requested_at as valid_from,
+        lead(requested_at) over (
+            partition by tenant_id, customer_id order by step
+        ) as valid_to,
+        requested_at as account_status_updated_at,
+        actor as account_status_updated_by,
+        source as account_status_source,
+        request_id,
+        archived_by_merge
+    from changes
+)
+
+select * from final

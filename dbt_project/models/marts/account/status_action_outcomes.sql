@@ -1,0 +1,80 @@
+{#- Published: every status action and every row of every CSV status import, with its
+    outcome (`applied`, `no_change`, `rejected`) and, when rejected, why (SPEC §4, §9). -#}
+with
+
+account_events as (
+    select * from {{ ref('int_account_status_events') }}
+    where request_kind in ('set_status', 'restore')
+),
+
+account_requests as (
+    select * from {{ ref('int_account_status_requests') }}
+),
+
+member_actions as (
+    select * from {{ ref('int_member_actions') }}
+),
+
+account_outcomes as (
+    select
+        account_events.tenant_id,
+        account_events.request_id as action_id,
+        account_events.customer_id,
+        account_events.request_kind as action,
+        account_requests.requested_status,
+        account_events.requested_at,
+        account_events.outcome,
+        account_events.rejection_reason,
+        account_events.source,
+        account_events.actor,
+        account_events.reason
+    from account_events
+    inner join account_requests
+        on account_requests.tenant_id = account_events.tenant_id
+        and account_requests.customer_id = account_events.customer_id
+        and account_requests.request_id = account_events.request_id
+),
+
+rejected_requests as (
+    select
+        tenant_id,
+        request_id as action_id,
+        customer_id,
+        request_kind as action,
+        requested_status,
+        requested_at,
+        'rejected' as outcome,
+        request_error as rejection_reason,
+        source,
+        actor,
+        reason
+    from account_requests
+    where request_error is not null
+        and request_kind in ('set_status', 'restore')
+),
+
+member_outcomes as (
+    select
+        tenant_id,
+        action_id,
+        customer_id,
+        action,
+        cast(null as {{ dbt.type_string() }}) as requested_status,
+        requested_at,
+        outcome,
+        rejection_reason,
+        source,
+        actor,
+        reason
+    from member_actions
+),
+
+final as (
+    select * from account_outcomes
+    union all
+    select * from rejected_requests
+    union all
+    select * from member_outcomes
+)
+
+select * from final
