@@ -19,7 +19,9 @@ def test_dbt_unit_tests_pass(tmp_path):
     vars_arg = json.dumps({"as_of_date": "2026-11-01"})
     # unit tests read their inputs' column types from the database: build everything empty
     empty = subprocess.run(
-        dbt_command(paths, "build", "--empty", "--exclude-resource-type", "unit_test", "--vars", vars_arg),
+        dbt_command(
+            paths, "build", "--empty", "--exclude-resource-type", "unit_test", "--vars", vars_arg
+        ),
         env=dbt_env(paths),
         cwd=paths.dbt_project,
         capture_output=True,

@@ -1,6 +1,7 @@
 {#- Account status as validity ranges: one row per period a status (and label) held, from
     the customer's creation on. `valid_to` is exclusive; NULL = still holds. Each range
-    carries the "last updated on / by" of the change that started it. -#}
+    carries the "last updated on / by" of the change that started it. A change superseded
+    at the same instant leaves no (zero-length) range. -#}
 with
 
 changes as (
@@ -8,7 +9,7 @@ changes as (
     where outcome = 'applied'
 ),
 
-final as (
+ranges as (
     select
         tenant_id,
         customer_id,
@@ -25,6 +26,12 @@ final as (
         request_id,
         archived_by_merge
     from changes
+),
+
+final as (
+    -- two changes at the same instant: the later one (by step) is the one that holds
+    select * from ranges
+    where valid_to is null or valid_to > valid_from
 )
 
 select * from final
