@@ -55,9 +55,8 @@ def _setup_logging(verbose: bool) -> None:
     package.propagate = False
     for noisy in ("great_expectations",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if not verbose:
-        # dbt's own progress lines are logged at INFO by the build step; keep them in -v only
-        logging.getLogger("customer_status.pipeline.build").setLevel(logging.WARNING)
+    if verbose:  # every line dbt prints, not only one per finished model or test
+        logging.getLogger("customer_status.pipeline.build").setLevel(logging.DEBUG)
 
 
 def _paths(args: argparse.Namespace) -> Paths:

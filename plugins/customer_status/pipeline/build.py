@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
+PROGRESS = re.compile(r"\d+ of \d+ (OK|PASS|ERROR|FAIL|WARN|SKIP)|Done\. PASS=|Completed|Finished running")
 
 
 class BuildFailed(Exception):
@@ -66,7 +68,9 @@ def run_dbt_build(paths: Paths, as_of_date: str, extra_args: tuple[str, ...] = (
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            log.info("dbt | %s", line.rstrip())
+            # one line per finished model/test (progress on long builds); the rest at DEBUG
+            level = logging.INFO if PROGRESS.search(line) else logging.DEBUG
+            log.log(level, "dbt | %s", line.rstrip())
     if proc.returncode != 0:
         raise BuildFailed(_failures(paths) or f"dbt build exited with {proc.returncode}")
 
