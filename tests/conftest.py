@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from customer_status.ingest import LoadContext, ingest_landing
 
 RUN_START = datetime(2026, 11, 2, 6, 0, 0)

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import duckdb
+
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.pipeline.build import dbt_command, dbt_env
 from customer_status.settings import resolve_paths

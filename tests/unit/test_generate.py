@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from customer_status.generate import generate_landing
 from customer_status.generate.landing import _generate
 

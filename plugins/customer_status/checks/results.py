@@ -37,9 +37,10 @@ Check = Callable[[duckdb.DuckDBPyConnection, str], list[CheckResult]]
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+    from . import reclassification
     from .reconciliation import rows_reconcile
 
-    checks: list[Check] = [rows_reconcile]
+    checks: list[Check] = [rows_reconcile, *reclassification.CHECKS]
     results: list[CheckResult] = []
     for check in checks:
         results.extend(check(con, run_id))

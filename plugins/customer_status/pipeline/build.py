@@ -8,10 +8,12 @@ progress.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,9 @@ from pathlib import Path
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
-PROGRESS = re.compile(r"\d+ of \d+ (OK|PASS|ERROR|FAIL|WARN|SKIP)|Done\. PASS=|Completed|Finished running")
+PROGRESS = re.compile(
+    r"\d+ of \d+ (OK|PASS|ERROR|FAIL|WARN|SKIP)|Done\. PASS=|Completed|Finished running"
+)
 
 
 class BuildFailed(Exception):
@@ -65,6 +69,7 @@ def run_dbt_build(paths: Paths, as_of_date: str, extra_args: tuple[str, ...] = (
         text=True,
         env=dbt_env(paths),
         cwd=paths.dbt_project,
+        preexec_fn=_die_with_parent,
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -73,6 +78,16 @@ def run_dbt_build(paths: Paths, as_of_date: str, extra_args: tuple[str, ...] = (
             log.log(level, "dbt | %s", line.rstrip())
     if proc.returncode != 0:
         raise BuildFailed(_failures(paths) or f"dbt build exited with {proc.returncode}")
+
+
+def _die_with_parent() -> None:
+    """In the dbt child: get SIGKILL when the run's process dies (Linux), so a killed run
+    never leaves an orphaned dbt holding the working file's lock."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _failures(paths: Paths) -> str:

@@ -104,9 +104,10 @@ def audit(ctx: RunContext) -> dict:
 
 def publish(ctx: RunContext) -> dict[str, int]:
     with step(ctx, "publish"):
+        counts = publishing.publish_marts(ctx.paths, ctx.run_id)
         with work_db(ctx.paths) as con:
             runs.finish(con, ctx.run_id, "published")
-        return publishing.publish_marts(ctx.paths)
+        return counts
 
 
 def record_failure(ctx: RunContext) -> str:

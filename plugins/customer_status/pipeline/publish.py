@@ -13,6 +13,8 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -24,7 +26,22 @@ from .runs import PUBLISHED_COLUMNS
 log = logging.getLogger(__name__)
 
 
+# Fault injection for the kill tests: CUSTOMER_STATUS_FAILPOINT=<name> makes the process
+# SIGKILL itself at that point, so a test can prove a crash there leaves readers intact.
+FAILPOINT_ENV = "CUSTOMER_STATUS_FAILPOINT"
+
+
+def failpoint(name: str) -> None:
+    if os.environ.get(FAILPOINT_ENV) == name:
+        log.warning("failpoint %s: killing this process", name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _staging_file(warehouse: Path) -> Path:
+    """A new file beside the warehouse; files left by a killed publish are removed first
+    (only one run writes at a time, so any other staging file is a leftover)."""
+    for leftover in warehouse.parent.glob(f".{warehouse.name}.*.publishing"):
+        leftover.unlink(missing_ok=True)
     return warehouse.with_name(f".{warehouse.name}.{os.getpid()}.publishing")
 
 
@@ -42,10 +59,16 @@ def _swap_in(new_file: Path, warehouse: Path) -> None:
     _fsync(warehouse.parent)  # make the rename itself durable
 
 
-def _copy_run_log(con: duckdb.DuckDBPyConnection) -> None:
+def _copy_run_log(con: duckdb.DuckDBPyConnection, publishing_run: str | None = None) -> None:
+    """The run log into the new file; ``publishing_run`` is shown as published in it (the
+    working log records that only once the file is in place, see ``nightly.publish``)."""
     con.execute(
-        f"create or replace table marts.pipeline_runs as select {PUBLISHED_COLUMNS} "
-        "from work.ops.pipeline_runs order by started_at, run_id"
+        f"create or replace table marts.pipeline_runs as select * replace ("
+        "  case when run_id = $run then 'published' else outcome end as outcome,"
+        "  case when run_id = $run then $now else finished_at end as finished_at)"
+        f" from (select {PUBLISHED_COLUMNS} from work.ops.pipeline_runs)"
+        " order by started_at, run_id",
+        {"run": publishing_run, "now": datetime.utcnow().replace(microsecond=0)},
     )
 
 
@@ -53,7 +76,7 @@ def _attach_work(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
     con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
 
 
-def publish_marts(paths: Paths) -> dict[str, int]:
+def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
     """Replace the warehouse with the working file's ``marts`` and the run log."""
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     staging = _staging_file(paths.warehouse)
@@ -74,8 +97,9 @@ def publish_marts(paths: Paths) -> dict[str, int]:
                 name = quote_ident(table)
                 con.execute(f"create table marts.{name} as select * from work.marts.{name}")
                 counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
-            _copy_run_log(con)
+            _copy_run_log(con, publishing_run=run_id)
             con.execute("detach work")
+        failpoint("publish_before_replace")
         _swap_in(staging, paths.warehouse)
     finally:
         staging.unlink(missing_ok=True)
