@@ -22,6 +22,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+
 from customer_status.pipeline import nightly
 from customer_status.pipeline.context import RunContext, as_of_date_for
 
