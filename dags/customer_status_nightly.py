@@ -1,4 +1,4 @@
-"""customer_status_nightly: ingest -> build -> audit -> publish, once a night.
+"""customer_status_nightly: ingest -> validate_imports -> build -> audit -> publish, nightly.
 
 The DAG only wires steps together; the work lives in ``customer_status.pipeline.nightly``.
 
@@ -7,8 +7,9 @@ The DAG only wires steps together; the work lives in ``customer_status.pipeline.
   The ``as_of_date`` param overrides it (``customer-status run --date D`` sets it).
 - **One writer**: every task uses the one-slot pool ``customer_status_duckdb``, and
   ``max_active_runs=1`` / ``max_active_tasks=1`` keep runs and tasks in single file.
-- **Write, audit, publish**: nothing reaches the published warehouse before ``audit``
-  passes; if any step fails, ``record_failure`` adds the failed run to
+- **Write, audit, publish**: ``validate_imports`` checks the loaded rows with the Great
+  Expectations suites in ``expectations/`` (Data Docs in the work area), ``audit`` checks the
+  candidate tables; nothing reaches the published warehouse before both pass; if any step fails, ``record_failure`` adds the failed run to
   ``marts.pipeline_runs``, leaves every other published table as it was, and fails the DAG
   run with the failed step and its reason.
 - Paths come from ``CUSTOMER_STATUS_LANDING`` / ``CUSTOMER_STATUS_WAREHOUSE`` (and
@@ -71,6 +72,11 @@ def customer_status_nightly():
         return {"context": ctx.to_dict(), "ingest": summary}
 
     @task
+    def validate_imports(run: dict) -> dict:
+        nightly.validate_imports(RunContext.from_dict(run["context"]))
+        return run
+
+    @task
     def build(run: dict) -> dict:
         nightly.build(RunContext.from_dict(run["context"]))
         return run
@@ -98,10 +104,11 @@ def customer_status_nightly():
         raise AirflowFailException(reason)
 
     ingested = ingest()
-    built = build(ingested)
+    validated = validate_imports(ingested)
+    built = build(validated)
     audited = audit(built)
     published = publish(audited)
-    [ingested, built, audited, published] >> record_failure()
+    [ingested, validated, built, audited, published] >> record_failure()
 
 
 customer_status_nightly()

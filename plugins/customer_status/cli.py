@@ -95,6 +95,9 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     if skipped:
         console.print(f"[red]not run[/]: {', '.join(map(str, skipped))}")
         return 1
+    docs = paths.work_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    if docs.exists():
+        console.print(f"Import checks (Great Expectations Data Docs): {docs}")
     console.print(
         f"{len(made)} night(s) in {time.monotonic() - started:.1f}s. "
         f"Published warehouse: {paths.warehouse} (schema marts)"

@@ -30,13 +30,22 @@ def test_dag_folder_imports_without_errors(dagbag):
 
 def test_nightly_dag_shape(dagbag):
     dag = dagbag.dags["customer_status_nightly"]
-    assert set(dag.task_dict) == {"ingest", "build", "audit", "publish", "record_failure"}
-    assert dag.task_dict["build"].upstream_task_ids == {"ingest"}
+    assert set(dag.task_dict) == {
+        "ingest",
+        "validate_imports",
+        "build",
+        "audit",
+        "publish",
+        "record_failure",
+    }
+    assert dag.task_dict["validate_imports"].upstream_task_ids == {"ingest"}
+    assert dag.task_dict["build"].upstream_task_ids == {"validate_imports"}
     assert dag.task_dict["audit"].upstream_task_ids == {"build"}
     assert dag.task_dict["publish"].upstream_task_ids == {"audit"}
     assert dag.task_dict["record_failure"].trigger_rule == "one_failed"
     assert dag.task_dict["record_failure"].upstream_task_ids == {
         "ingest",
+        "validate_imports",
         "build",
         "audit",
         "publish",

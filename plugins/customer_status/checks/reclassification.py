@@ -42,6 +42,7 @@ def only_allowed_account_transitions(
         where e.outcome = 'applied' and e.step > 0
           and not coalesce(t.is_allowed, false)
           and not (e.from_status = 'deleted' and e.request_kind = 'restore')
+          and not (e.request_kind = 'merge' and e.from_status <> 'deleted')
         order by all
         """,
         "every applied account-status change is allowed by SPEC §4",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import duckdb
 
+from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
 from .results import CheckResult
 
 
 def rows_reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
-    """Per file of this run: rows in file = rows loaded + rows rejected, as the ledger says
-    and as the raw tables and ``import_rejects`` actually hold."""
+    """Per file not yet published (this run's and failed runs'): rows in file = rows loaded +
+    rows rejected, as the ledger says and as the raw tables and ``import_rejects`` hold."""
     raw_tables = [f"raw.{name}" for name in SOURCES] + ["raw.status_imports"]
     loaded = " union all ".join(
         f"select _load_id, count(*) as n from {t} group by _load_id" for t in raw_tables
@@ -26,23 +27,19 @@ def rows_reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckRes
         select l.file, l.rows_in_file, l.rows_loaded, l.rows_rejected,
                coalesce(p.n, 0) as in_raw, coalesce(r.n, 0) as in_rejects,
                coalesce(r.whole, 0) as whole_file_rejects
-        from raw.ingest_ledger l
+        from ({UNPUBLISHED_LOADS}) l
         left join loaded_per_file p on p._load_id = l.load_id
         left join rejected r on r._load_id = l.load_id
-        where l.run_id = ?
-          and not (
+        where not (
               l.rows_in_file = l.rows_loaded + l.rows_rejected
               and coalesce(p.n, 0) = l.rows_loaded
               and (case when l.outcome = 'rejected' then coalesce(r.whole, 0) = 1
                         else coalesce(r.n, 0) = l.rows_rejected end)
           )
         order by l.file
-        """,
-        [run_id],
+        """
     ).fetchall()
-    files = con.execute(
-        "select count(*) from raw.ingest_ledger where run_id = ?", [run_id]
-    ).fetchone()[0]
+    files = con.execute(f"select count(*) from ({UNPUBLISHED_LOADS})").fetchone()[0]
     if rows:
         return [
             CheckResult(

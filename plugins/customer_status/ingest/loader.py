@@ -134,6 +134,16 @@ def discover(landing: Path) -> list[tuple[str, Path]]:
     return found
 
 
+# Ledger entries whose rows no published night has been checked with yet: this run's loads
+# and those of earlier runs that failed or were killed after ingesting.
+UNPUBLISHED_LOADS = """
+    select * from raw.ingest_ledger
+    where run_id not in (
+        select run_id from ops.pipeline_runs where outcome = 'published'
+    )
+"""
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -56,8 +56,10 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
 
 
 def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, passed: int, failed: int) -> None:
+    """Add one validation step's counts to the run's totals."""
     con.execute(
-        "update ops.pipeline_runs set checks_passed = ?, checks_failed = ? where run_id = ?",
+        "update ops.pipeline_runs set checks_passed = coalesce(checks_passed, 0) + ?, "
+        "checks_failed = coalesce(checks_failed, 0) + ? where run_id = ?",
         [passed, failed, run_id],
     )
 

@@ -10,6 +10,9 @@
     `internal_email_domains`, else `active` (actor `system`). Requests apply in
     `requested_at` order, ties by request id. The verdict of each request is one `case`,
     most specific rule first; allowed pairs come from the `account_status_transitions` seed.
+    A merge is not a staff transition: it archives from any status but `deleted` (even an
+    already archived customer, whose reason becomes "merged into ..."), and marks the
+    customer as merged for good, so no later set_status or restore makes it active.
 
     Portability: recursive CTEs run on DuckDB and PostgreSQL; Spark needs the same fold as a
     Python model (see DECISIONS.md). -#}
@@ -27,9 +30,8 @@ transitions as (
     select * from {{ ref('account_status_transitions') }}
 ),
 
-requests as (
-    select * from {{ ref('int_account_status_requests') }}
-    where request_error is null
+ordered_requests as (
+    select * from {{ ref('int_account_status_requests_ordered') }}
 ),
 
 creations as (
@@ -49,16 +51,6 @@ creations as (
     from customers
     left join tenants
         on tenants.tenant_id = customers.tenant_id
-),
-
-ordered_requests as (
-    select
-        requests.*,
-        row_number() over (
-            partition by requests.tenant_id, requests.customer_id
-            order by requests.requested_at, requests.request_id
-        ) as step
-    from requests
 ),
 
 folded as (
@@ -101,7 +93,7 @@ folded as (
                 rejection_reason,
                 case when outcome = 'applied' then target_status else from_status end as account_status,
                 case when outcome = 'applied' then target_label else from_label end as status_label,
-                archived_by_merge or (outcome = 'applied' and request_kind = 'merge') as archived_by_merge,
+                archived_by_merge or request_kind = 'merge' as archived_by_merge,
                 reason,
                 actor,
                 source
@@ -138,6 +130,8 @@ folded as (
                             then 'deleted is final: only a restore, where the tenant allows it, brings a customer back'
                         when fold.account_status = next_request.target_status
                             then null
+                        when next_request.request_kind = 'merge'
+                            then null
                         when next_request.target_status = 'fraud_confirmed'
                             and fold.account_status <> 'fraud_suspected'
                             then {{ dbt.concat(["'fraud can be confirmed only after it was suspected (status is '", 'fold.account_status', "')'"]) }}
@@ -147,6 +141,7 @@ folded as (
                     case
                         when fold.account_status = next_request.target_status
                             and fold.status_label = next_request.target_label
+                            and next_request.request_kind <> 'merge'
                             then 'no_change'
                         else 'applied'
                     end as verdict

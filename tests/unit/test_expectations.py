@@ -1,0 +1,97 @@
+"""The Great Expectations suites: in step with the landing sources, and really run on DuckDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from customer_status.checks import gx_imports
+from customer_status.ingest.loader import ensure_raw_schema
+from customer_status.ingest.sources import SOURCES
+from customer_status.pipeline import runs
+from customer_status.pipeline.context import RunContext
+
+
+def suite(name: str) -> dict:
+    return json.loads((gx_imports.SUITES / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("source", [*SOURCES, "status_imports"])
+def test_every_source_has_a_readable_suite(source):
+    expectations = suite(source)["expectations"]
+    assert all(e["meta"]["rule"] and e["meta"]["severity"] for e in expectations)
+    if source == "status_imports":
+        return
+    checked = {(e["type"], e["kwargs"].get("column")) for e in expectations}
+    for column in SOURCES[source].columns:
+        if column.required:
+            assert ("expect_column_values_to_not_be_null", column.name) in checked
+        if column.kind == "enum":
+            assert ("expect_column_values_to_be_in_set", column.name) in checked
+        if column.kind == "timestamp":
+            assert ("expect_column_values_to_be_between", column.name) in checked
+
+
+def test_gx_sql_path_on_duckdb_still_needs_and_accepts_the_patch():
+    """STACK.md: GX 1.24 closes its connection before fetching; duckdb must be treated as a
+    persisted-connection dialect. If a GX upgrade moves these internals, fail here, loudly."""
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
+
+    assert hasattr(engine, "_PERSISTED_CONNECTION_DIALECTS")
+    assert hasattr(engine, "_dialect_requires_persisted_connection")
+    gx_imports.patch_gx_for_duckdb()
+    assert "duckdb" in engine._PERSISTED_CONNECTION_DIALECTS
+    assert engine._dialect_requires_persisted_connection(connection_string="duckdb:///x.duckdb")
+
+
+def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("CUSTOMER_STATUS_WORK_DIR", raising=False)
+    ctx = RunContext("run-1", datetime(2026, 11, 1).date(), datetime(2026, 11, 2, 6, 0))
+    ctx.paths.work_dir.mkdir(parents=True)
+    with duckdb.connect(str(ctx.paths.work_db)) as con:
+        ensure_raw_schema(con)
+        runs.begin(con, ctx)
+        con.execute(
+            "insert into raw.ingest_ledger values (1, 'orders', 'orders/x.csv', 'sha', 10, 3, 3, 0, "
+            "'loaded', null, 'run-1', '2026-11-01', '2026-11-02')"
+        )
+        con.execute("""
+            insert into raw.orders (tenant_id, order_id, customer_id, created_at, amount, _source_file, _row_number, _load_id)
+            values ('t1', 'o1', 'c1', '2026-10-01', 5.00, 'orders/x.csv', 1, 1),
+                   ('t1', 'o2', 'c1', '2026-10-01', -1.00, 'orders/x.csv', 2, 1),
+                   ('t1', 'o3', null, '2099-01-01', 3.00, 'orders/x.csv', 3, 1)
+        """)
+    # as the validate_imports step runs it: a child process (its DuckDB handle dies with it)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "customer_status.checks.gx_imports",
+            "--run-id",
+            "run-1",
+            "--started-at",
+            ctx.started_at.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    failed = {e["rule"]: e["unexpected_count"] for e in report["results"] if not e["success"]}
+    assert failed == {
+        "amount is not negative": 1,
+        "customer_id is required": 1,
+        "created_at is not later than the run's start (+1 h)": 1,
+    }
+    assert report["data_docs"].endswith("index.html")
+    # the GX handle is gone with its process: the file can be opened for writing at once
+    duckdb.connect(str(ctx.paths.work_db)).close()
