@@ -13,24 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..ingest.sources import SOURCES
 from .entities import DAY, HOUR, Customers, Orders
 from .tenants import Tenant
 from .timeframe import Frame
 from .vocabulary import STAFF
 from .writer import NO_TIME
 
-#: Header of ``status_actions`` CSV files (CONTRACT.md order).
-ACTION_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "action_id",
-    "customer_id",
-    "action",
-    "status",
-    "reason",
-    "actor",
-    "requested_at",
-    "source",
-)
+ACTION_COLUMNS: tuple[str, ...] = SOURCES["status_actions"].column_names  # CONTRACT.md order
 
 #: Scenario name → weight (share of picks).
 SCENARIOS: tuple[tuple[str, float], ...] = (

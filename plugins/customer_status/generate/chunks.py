@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..ingest.sources import SOURCES
 from .actions import Action, chunk_actions
 from .entities import (
     SUBSCRIPTION_STATUSES,
@@ -49,25 +50,8 @@ CHUNK_SIZE = 100_000
 MIN_HOST_ORDERS = 80
 MIN_HOST_EVENTS = 40
 
-ORDER_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "order_id",
-    "customer_id",
-    "created_at",
-    "paid_at",
-    "refunded_at",
-    "amount",
-    "currency",
-    "updated_at",
-)
-ENGAGEMENT_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "event_id",
-    "customer_id",
-    "channel",
-    "event_type",
-    "occurred_at",
-)
+ORDER_COLUMNS: tuple[str, ...] = SOURCES["orders"].column_names  # CONTRACT.md order
+ENGAGEMENT_COLUMNS: tuple[str, ...] = SOURCES["engagement_events"].column_names  # CONTRACT.md order
 CHANNELS: tuple[str, ...] = tuple(dict.fromkeys(ch for ch, _, _ in ENGAGEMENT_KINDS))
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(et for _, et, _ in ENGAGEMENT_KINDS))
 

@@ -12,26 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ingest.sources import SOURCES
 from .entities import DAY, HOUR, Customers
 from .tenants import Tenant
 from .timeframe import Frame, iso
 from .writer import NO_TIME
 
-#: Header of customers CSV files (CONTRACT.md order).
-CUSTOMER_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "customer_id",
-    "code",
-    "email",
-    "phone",
-    "full_name",
-    "accepts_marketing",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-    "merged_into",
-    "merged_at",
-)
+CUSTOMER_COLUMNS: tuple[str, ...] = SOURCES["customers"].column_names  # CONTRACT.md order
 #: The three status-import shapes (header of each file).
 IMPORT_BY_CODE = ("Code", "Name", "Email", "Customer Status")
 IMPORT_BY_ID = ("Customer ID", "Active/Inactive", "Reason", "Effective At")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ingest.sources import SOURCES
+
 
 @dataclass(frozen=True)
 class TenantProfile:
@@ -120,23 +122,7 @@ PROFILES: tuple[TenantProfile, ...] = (
     ),
 )
 
-#: Column order of ``tenants/tenants.csv`` (CONTRACT.md).
-TENANT_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "name",
-    "timezone",
-    "activity_window_days",
-    "reactivation_trigger",
-    "billing_basis",
-    "send_to_accept_marketing_only",
-    "deleted_can_be_restored",
-    "suspended_blocks_redemption",
-    "sunset_after_days",
-    "internal_email_domains",
-    "max_billable_swing",
-    "max_reject_ratio",
-    "updated_at",
-)
+TENANT_COLUMNS: tuple[str, ...] = SOURCES["tenants"].column_names  # CONTRACT.md order
 
 
 @dataclass(frozen=True)

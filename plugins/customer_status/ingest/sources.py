@@ -46,6 +46,11 @@ class Source:
     version_column: str | None = None  # a later value replaces an earlier version of the key
 
     @property
+    def column_names(self) -> tuple[str, ...]:
+        """All columns, in CONTRACT.md's order."""
+        return tuple(c.name for c in self.columns)
+
+    @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
