@@ -30,6 +30,16 @@ from customer_status.pipeline.context import RunContext, as_of_date_for
 WRITER_POOL = "customer_status_duckdb"
 
 
+def run_context(context) -> RunContext:
+    """This DAG run's id, as-of date and swing acceptance, from Airflow's task context."""
+    params = context["params"]
+    return nightly.new_context(
+        run_id=context["run_id"],
+        as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
+        accept_swing=bool(params.get("accept_swing")),
+    )
+
+
 @dag(
     dag_id="customer_status_nightly",
     schedule="0 12 * * *",
@@ -62,12 +72,7 @@ WRITER_POOL = "customer_status_duckdb"
 def customer_status_nightly():
     @task(retries=2, retry_delay=timedelta(seconds=30))
     def ingest(**context) -> dict:
-        params = context["params"]
-        ctx = nightly.new_context(
-            run_id=context["run_id"],
-            as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
-            accept_swing=bool(params.get("accept_swing")),
-        )
+        ctx = run_context(context)
         summary = nightly.ingest(ctx)
         return {"context": ctx.to_dict(), "ingest": summary}
 
@@ -93,14 +98,7 @@ def customer_status_nightly():
     @task(trigger_rule="one_failed", retries=0)
     def record_failure(**context) -> None:
         """Runs only when a step failed: record it, then fail the DAG run with the reason."""
-        params = context["params"]
-        reason = nightly.record_failure(
-            nightly.new_context(
-                run_id=context["run_id"],
-                as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
-                accept_swing=bool(params.get("accept_swing")),
-            )
-        )
+        reason = nightly.record_failure(run_context(context))
         raise AirflowFailException(reason)
 
     ingested = ingest()
