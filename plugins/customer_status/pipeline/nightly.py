@@ -23,7 +23,7 @@ from datetime import datetime
 
 import duckdb
 
-from ..checks import CheckResult, ChecksFailed, run_checks
+from ..checks import CheckResult, ChecksFailed, gx_imports, run_checks
 from ..ingest import LoadContext, ingest_landing
 from ..settings import Paths, resolve_paths
 from . import build as dbt_build
@@ -118,6 +118,7 @@ def validate_imports(ctx: RunContext) -> dict:
         results = gx_results(report["results"])
         failed = [r for r in results if not r.passed]
         with work_db(ctx.paths) as con:
+            gx_imports.drop_batches(con)
             runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
         for result in results:
             log.info(result.describe())
