@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 
 import duckdb
@@ -69,23 +66,7 @@ def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch):
                    ('t1', 'o3', null, '2099-01-01', 3.00, 'orders/x.csv', 3, 1)
         """)
     # as the validate_imports step runs it: a child process (its DuckDB handle dies with it)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "customer_status.checks.gx_imports",
-            "--run-id",
-            "run-1",
-            "--started-at",
-            ctx.started_at.isoformat(),
-        ],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = gx_imports.validate_in_child("run-1", ctx.started_at)
     failed = {e["rule"]: e["unexpected_count"] for e in report["results"] if not e["success"]}
     assert failed == {
         "amount is not negative": 1,

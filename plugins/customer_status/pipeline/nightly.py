@@ -12,18 +12,14 @@ the run log before re-raising, so the failure reaches ``marts.pipeline_runs``.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
 
 import duckdb
 
-from ..checks import CheckResult, ChecksFailed, gx_imports, run_checks
+from ..checks import ChecksFailed, gx_imports, run_checks
 from ..ingest import LoadContext, ingest_landing
 from ..settings import Paths, resolve_paths
 from . import build as dbt_build
@@ -91,31 +87,12 @@ def ingest(ctx: RunContext) -> dict:
 
 
 def validate_imports(ctx: RunContext) -> dict:
-    """Great Expectations over the rows this run loaded (``expectations/<source>.json``),
-    in a child process so its DuckDB handle is gone before dbt starts."""
+    """Great Expectations over the rows loaded since the last published night
+    (``expectations/<source>.json``), in a child process so its DuckDB handle is gone before
+    dbt starts."""
     with step(ctx, "validate_imports"):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "customer_status.checks.gx_imports",
-                "--run-id",
-                ctx.run_id,
-                "--started-at",
-                ctx.started_at.isoformat(),
-            ],
-            capture_output=True,
-            text=True,
-            env=os.environ.copy(),
-        )
-        if proc.returncode != 0:
-            # DuckDB's bindings print reference-leak notes at interpreter exit: skip them
-            lines = [
-                ln for ln in proc.stderr.splitlines() if "leaked" not in ln and "nanobind" not in ln
-            ]
-            raise RuntimeError("Great Expectations could not run: " + "\n".join(lines[-15:]))
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
-        results = gx_results(report["results"])
+        report = gx_imports.validate_in_child(ctx.run_id, ctx.started_at)
+        results = gx_imports.check_results(report)
         failed = [r for r in results if not r.passed]
         with work_db(ctx.paths) as con:
             gx_imports.drop_batches(con)
@@ -127,38 +104,6 @@ def validate_imports(ctx: RunContext) -> dict:
         if failed:
             raise ChecksFailed(failed)
     return {"checks": len(results), "data_docs": report.get("data_docs")}
-
-
-def gx_results(expectations: list[dict]) -> list[CheckResult]:
-    """One result per landing source: passed, or which rules failed with sample values."""
-    by_source: dict[str, list[dict]] = {}
-    for e in expectations:
-        by_source.setdefault(e["source"], []).append(e)
-    results = []
-    for source, found in sorted(by_source.items()):
-        bad = [e for e in found if not e["success"]]
-        if not bad:
-            results.append(
-                CheckResult(
-                    f"import_expectations[{source}]", True, f"{len(found)} expectations passed"
-                )
-            )
-            continue
-        detail = "; ".join(
-            f"{e['rule']} ({e['unexpected_count']} rows)"
-            if e["unexpected_count"] is not None
-            else f"{e['rule']} (could not be evaluated: {e['error'] or 'see Data Docs'})"
-            for e in bad
-        )
-        results.append(
-            CheckResult(
-                f"import_expectations[{source}]",
-                False,
-                detail,
-                sample=[tuple(e["sample"]) for e in bad if e["sample"]],
-            )
-        )
-    return results
 
 
 def build(ctx: RunContext) -> None:
