@@ -5,6 +5,9 @@ Flags override environment variables, which override the defaults (CONTRACT.md):
 - ``CUSTOMER_STATUS_LANDING``   (default ``data/landing``)
 - ``CUSTOMER_STATUS_WAREHOUSE`` (default ``data/warehouse.duckdb``)
 - ``CUSTOMER_STATUS_WORK_DIR``  (default ``<warehouse dir>/<warehouse stem>.work``)
+- ``CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT`` (default ``12GB``): the memory DuckDB may use in
+  every connection of a run (our steps, dbt's, the import validation); DuckDB spills to disk
+  beyond it. Its own default is 80 % of the machine's memory.
 
 The published warehouse is only ever replaced whole (see ``pipeline.publish``); every write
 happens in the work area: the working DuckDB file (raw tables, ledger, dbt models), dbt's
@@ -20,6 +23,21 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LANDING = Path("data/landing")
 DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+DEFAULT_DUCKDB_MEMORY_LIMIT = "12GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
+def tune(con):
+    """Session settings for every DuckDB connection of a run: UTC, and the memory limit.
+
+    Set with SET, not as connect-time config: a process may open a file only with one
+    configuration (STACK.md)."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+    return con
 
 
 def _project_dir(env: str, name: str) -> Path:

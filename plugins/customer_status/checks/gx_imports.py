@@ -23,7 +23,7 @@ import duckdb
 
 from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
-from ..settings import PROJECT_ROOT, resolve_paths
+from ..settings import PROJECT_ROOT, resolve_paths, tune
 from .results import CheckResult
 
 SUITES = Path(os.environ.get("CUSTOMER_STATUS_EXPECTATIONS") or PROJECT_ROOT / "expectations")
@@ -79,6 +79,7 @@ def validate(run_id: str, started_at: datetime) -> dict:
     # each batch is materialised once: GX runs one query per metric, and over a query asset
     # every one of them would re-run the batch query (128 s -> see benchmarks/README.md at 1M)
     with duckdb.connect(str(paths.work_db)) as con:
+        tune(con)
         for source, load_ids in loads.items():
             ids = ", ".join(str(i) for i in load_ids)
             con.execute(

@@ -21,7 +21,7 @@ import duckdb
 
 from ..checks import ChecksFailed, gx_imports, run_checks
 from ..ingest import LoadContext, ingest_landing
-from ..settings import Paths, resolve_paths
+from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
 from . import publish as publishing
 from . import runs
@@ -44,8 +44,7 @@ def work_db(paths: Paths) -> Iterator[duckdb.DuckDBPyConnection]:
             ) from exc
         raise
     try:
-        con.execute("set TimeZone = 'UTC'")
-        yield con
+        yield tune(con)
     finally:
         con.close()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from ..ingest.readers import quote_ident, quote_literal
-from ..settings import Paths
+from ..settings import Paths, tune
 from .runs import PUBLISHED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
         with duckdb.connect(str(staging)) as con:
+            tune(con)
             _attach_work(con, paths)
             con.execute("create schema marts")
             tables = [
@@ -122,6 +123,7 @@ def publish_run_log_only(paths: Paths) -> None:
         if paths.warehouse.exists():
             shutil.copyfile(paths.warehouse, staging)
         with duckdb.connect(str(staging)) as con:
+            tune(con)
             _attach_work(con, paths)
             con.execute("create schema if not exists marts")
             _copy_run_log(con)
