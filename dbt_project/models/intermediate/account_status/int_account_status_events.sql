@@ -161,24 +161,8 @@ folded as (
 ),
 
 final as (
-    select
-        tenant_id,
-        customer_id,
-        step,
-        request_id,
-        request_kind,
-        requested_at,
-        from_status,
-        from_label,
-        outcome,
-        rejection_reason,
-        account_status,
-        status_label,
-        archived_by_merge,
-        reason,
-        actor,
-        source
-    from folded
+    -- the columns of the anchor row above: customer, step, request, from, outcome, new state
+    select * from folded
 )
 
 select * from final
