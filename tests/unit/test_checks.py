@@ -44,13 +44,13 @@ def test_clean_candidates_pass(con):
         ("t1", "c1", 2, "a2", "set_status", "suspended", "fraud_confirmed", "rejected"),
         ("t2", "c2", 1, "a3", "restore", "deleted", "active", "applied"),
     )
-    results = [r for check in rc.CHECKS for r in check(con, "run")]
+    results = [r for check in rc.CHECKS for r in check(con)]
     assert all(r.passed for r in results), [r.describe() for r in results]
 
 
 def test_a_forbidden_transition_fails_for_its_tenant_with_a_sample(con):
     events(con, ("t1", "c1", 1, "a1", "set_status", "active", "fraud_confirmed", "applied"))
-    [result] = rc.only_allowed_account_transitions(con, "run")
+    [result] = rc.only_allowed_account_transitions(con)
     assert not result.passed and result.tenant_id == "t1"
     assert result.sample == [("c1", "a1", "active", "fraud_confirmed")]
     assert "t1" in str(ChecksFailed([result])) and "only_allowed_account_transitions" in str(
@@ -64,7 +64,7 @@ def test_leaving_deleted_needs_an_allowed_restore(con):
         ("t1", "c1", 1, "a1", "restore", "deleted", "active", "applied"),  # t1 does not allow it
         ("t2", "c2", 1, "a2", "restore", "deleted", "active", "applied"),
     )
-    [result] = rc.nothing_leaves_deleted_but_a_restore(con, "run")
+    [result] = rc.nothing_leaves_deleted_but_a_restore(con)
     assert (result.passed, result.tenant_id, result.sample) == (
         False,
         "t1",
@@ -78,5 +78,5 @@ def test_every_change_needs_reason_and_actor(con):
         "('t2', 'c1', '2026-01-01', 'suspended', ' ', 'staff:ann'), "
         "('t2', 'c2', '2026-01-01', 'active', 'customer created', 'system')"
     )
-    [result] = rc.every_change_has_reason_and_actor(con, "run")
+    [result] = rc.every_change_has_reason_and_actor(con)
     assert not result.passed and result.tenant_id == "t2" and len(result.sample) == 1

@@ -28,9 +28,7 @@ def _per_tenant(con, name: str, sql: str, ok: str, bad: str, columns: str) -> li
     ]
 
 
-def only_allowed_account_transitions(
-    con: duckdb.DuckDBPyConnection, run_id: str
-) -> list[CheckResult]:
+def only_allowed_account_transitions(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     return _per_tenant(
         con,
         "only_allowed_account_transitions",
@@ -51,9 +49,7 @@ def only_allowed_account_transitions(
     )
 
 
-def nothing_leaves_deleted_but_a_restore(
-    con: duckdb.DuckDBPyConnection, run_id: str
-) -> list[CheckResult]:
+def nothing_leaves_deleted_but_a_restore(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     return _per_tenant(
         con,
         "nothing_leaves_deleted_but_a_restore",
@@ -71,9 +67,7 @@ def nothing_leaves_deleted_but_a_restore(
     )
 
 
-def every_change_has_reason_and_actor(
-    con: duckdb.DuckDBPyConnection, run_id: str
-) -> list[CheckResult]:
+def every_change_has_reason_and_actor(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     return _per_tenant(
         con,
         "every_change_has_reason_and_actor",

@@ -9,7 +9,7 @@ from ..ingest.sources import SOURCES
 from .results import CheckResult
 
 
-def rows_reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+def rows_reconcile(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     """Per file not yet published (this run's and failed runs'): rows in file = rows loaded +
     rows rejected, as the ledger says and as the raw tables and ``import_rejects`` hold."""
     raw_tables = [f"raw.{name}" for name in SOURCES] + ["raw.status_imports"]

@@ -33,15 +33,15 @@ class ChecksFailed(Exception):
         )
 
 
-Check = Callable[[duckdb.DuckDBPyConnection, str], list[CheckResult]]
+Check = Callable[[duckdb.DuckDBPyConnection], list[CheckResult]]
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     from . import reclassification
     from .reconciliation import rows_reconcile
 
     checks: list[Check] = [rows_reconcile, *reclassification.CHECKS]
     results: list[CheckResult] = []
     for check in checks:
-        results.extend(check(con, run_id))
+        results.extend(check(con))
     return results

@@ -112,7 +112,7 @@ def build(ctx: RunContext) -> None:
 
 def audit(ctx: RunContext) -> dict:
     with step(ctx, "audit"), work_db(ctx.paths) as con:
-        results = run_checks(con, ctx.run_id)
+        results = run_checks(con)
         failed = [r for r in results if not r.passed]
         runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
         for result in results:

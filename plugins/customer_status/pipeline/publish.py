@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -72,38 +73,44 @@ def _copy_run_log(con: duckdb.DuckDBPyConnection, publishing_run: str | None = N
     )
 
 
-def _attach_work(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
-    con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
-
-
-def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
-    """Replace the warehouse with the working file's ``marts`` and the run log."""
+@contextlib.contextmanager
+def _next_warehouse(paths: Paths, from_current: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new file beside the warehouse (a copy of the current one if
+    ``from_current``), with the working file attached read-only as ``work``. When the body
+    succeeds the file is flushed and swapped in; whatever happens, nothing is left behind."""
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     staging = _staging_file(paths.warehouse)
-    staging.unlink(missing_ok=True)
-    counts: dict[str, int] = {}
     try:
+        if from_current and paths.warehouse.exists():
+            shutil.copyfile(paths.warehouse, staging)
         with duckdb.connect(str(staging)) as con:
             tune(con)
-            _attach_work(con, paths)
-            con.execute("create schema marts")
-            tables = [
-                r[0]
-                for r in con.execute(
-                    "select table_name from duckdb_tables() where database_name = 'work' "
-                    "and schema_name = 'marts' order by table_name"
-                ).fetchall()
-            ]
-            for table in tables:
-                name = quote_ident(table)
-                con.execute(f"create table marts.{name} as select * from work.marts.{name}")
-                counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
-            _copy_run_log(con, publishing_run=run_id)
+            con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
+            yield con
             con.execute("detach work")
         failpoint("publish_before_replace")
         _swap_in(staging, paths.warehouse)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
+    """Replace the warehouse with the working file's ``marts`` and the run log."""
+    counts: dict[str, int] = {}
+    with _next_warehouse(paths, from_current=False) as con:
+        con.execute("create schema marts")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'work' "
+                "and schema_name = 'marts' order by table_name"
+            ).fetchall()
+        ]
+        for table in tables:
+            name = quote_ident(table)
+            con.execute(f"create table marts.{name} as select * from work.marts.{name}")
+            counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+        _copy_run_log(con, publishing_run=run_id)
     log.info(
         "published %s: %s", paths.warehouse, ", ".join(f"{t} {n:,}" for t, n in counts.items())
     )
@@ -116,19 +123,6 @@ def publish_run_log_only(paths: Paths) -> None:
     ``pipeline_runs`` is the one table a failed run adds a row to (CONTRACT.md); the copy is
     swapped in atomically like any publish.
     """
-    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    staging = _staging_file(paths.warehouse)
-    staging.unlink(missing_ok=True)
-    try:
-        if paths.warehouse.exists():
-            shutil.copyfile(paths.warehouse, staging)
-        with duckdb.connect(str(staging)) as con:
-            tune(con)
-            _attach_work(con, paths)
-            con.execute("create schema if not exists marts")
-            _copy_run_log(con)
-            con.execute("detach work")
-        _swap_in(staging, paths.warehouse)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            staging.unlink()
+    with _next_warehouse(paths, from_current=True) as con:
+        con.execute("create schema if not exists marts")
+        _copy_run_log(con)
