@@ -8,6 +8,7 @@ import subprocess
 import duckdb
 
 from customer_status.ingest.loader import ensure_raw_schema
+from customer_status.pipeline import published
 from customer_status.pipeline.build import dbt_command, dbt_env
 from customer_status.settings import resolve_paths
 
@@ -17,6 +18,7 @@ def test_dbt_unit_tests_pass(tmp_path):
     paths.work_dir.mkdir(parents=True)
     with duckdb.connect(str(paths.work_db)) as con:
         ensure_raw_schema(con)  # unit tests read the sources' column types
+        published.create_empty(con)
     vars_arg = json.dumps({"as_of_date": "2026-11-01"})
     # unit tests read their inputs' column types from the database: build everything empty
     empty = subprocess.run(

@@ -55,8 +55,15 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     }
 
 
-def run_dbt_build(paths: Paths, as_of_date: str, extra_args: tuple[str, ...] = ()) -> None:
-    vars_arg = json.dumps({"as_of_date": as_of_date})
+def run_dbt_build(
+    paths: Paths,
+    as_of_date: str,
+    extra_args: tuple[str, ...] = (),
+    run_vars: dict[str, str] | None = None,
+) -> None:
+    """``run_vars``: the run's id and start (``run_id``, ``run_started_at``), stamped on the
+    billing restatements it records."""
+    vars_arg = json.dumps({"as_of_date": as_of_date, **(run_vars or {})})
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
     cmd = dbt_command(
         paths, "build", "--exclude-resource-type", "unit_test", "--vars", vars_arg, *extra_args

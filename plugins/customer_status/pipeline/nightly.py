@@ -24,6 +24,7 @@ from ..ingest import LoadContext, ingest_landing
 from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
 from . import publish as publishing
+from . import published
 from . import runs
 from .context import RunContext
 
@@ -107,7 +108,13 @@ def validate_imports(ctx: RunContext) -> dict:
 
 def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
-        dbt_build.run_dbt_build(ctx.paths, ctx.as_of_date.isoformat())
+        with work_db(ctx.paths) as con:
+            published.snapshot(con, ctx.paths.warehouse)
+        dbt_build.run_dbt_build(
+            ctx.paths,
+            ctx.as_of_date.isoformat(),
+            run_vars={"run_id": ctx.run_id, "run_started_at": ctx.started_at.isoformat(sep=" ")},
+        )
 
 
 def audit(ctx: RunContext) -> dict:

@@ -1,37 +1,23 @@
-{#- Published: every order, with payments made while the account was suspended or under a
-    fraud status flagged as outliers (SPEC §5). Outliers never count as activity,
-    reactivation or revenue downstream. -#}
+{#- Published: every order, with outliers flagged and why (SPEC §5). -#}
 with
 
 orders as (
-    select * from {{ ref('stg_landing__orders') }}
-),
-
-blocking_periods as (
-    select * from {{ ref('int_account_status_intervals') }}
-    where account_status in ('suspended', 'fraud_suspected', 'fraud_confirmed')
+    select * from {{ ref('int_orders_flagged') }}
 ),
 
 final as (
     select
-        orders.tenant_id,
-        orders.order_id,
-        orders.customer_id,
-        orders.created_at,
-        orders.paid_at,
-        orders.refunded_at,
-        orders.amount,
-        orders.currency,
-        blocking_periods.account_status is not null as is_outlier,
-        case when blocking_periods.account_status is not null then
-            {{ dbt.concat(["'paid while the account was '", 'blocking_periods.account_status']) }}
-        end as outlier_reason
+        tenant_id,
+        order_id,
+        customer_id,
+        created_at,
+        paid_at,
+        refunded_at,
+        amount,
+        currency,
+        is_outlier,
+        outlier_reason
     from orders
-    left join blocking_periods
-        on blocking_periods.tenant_id = orders.tenant_id
-        and blocking_periods.customer_id = orders.customer_id
-        and orders.paid_at >= blocking_periods.valid_from
-        and (blocking_periods.valid_to is null or orders.paid_at < blocking_periods.valid_to)
 )
 
 select * from final

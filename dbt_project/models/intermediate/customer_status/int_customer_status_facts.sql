@@ -1,0 +1,87 @@
+{#- Every fact the status rules read, in one shape: a local-date range [from_date, to_date)
+    (to_date NULL = still holds) per customer, with why it started (reason, actor, source)
+    and, where known, why it ended (end_reason, end_actor, end_source). The engine
+    (`int_customer_status_segments`) cuts each customer's life at every range boundary and
+    evaluates the rules once per piece.
+
+    | fact | from | rule |
+    |---|---|---|
+    | account | account-status ranges | §4, §6.1 |
+    | subscription_live / subscription_had | subscription events | §3.1, §3.3 |
+    | payment_in_window / payment_ever | counting payments | §3.2, §3.4 |
+    | suppressed_email / suppressed_domain | suppressions | §6.2 |
+    | deactivated | deactivate actions and imports | §6.3 |
+    | sunset | no touch for sunset_after_days | §6.4 | -#}
+with
+
+account as (
+    select * from {{ ref('int_account_status_days') }}
+),
+
+subscriptions as (
+    select * from {{ ref('int_subscription_intervals') }}
+),
+
+payments as (
+    select * from {{ ref('int_lifecycle_payment_intervals') }}
+),
+
+suppressions as (
+    select * from {{ ref('int_member_suppression_intervals') }}
+),
+
+deactivations as (
+    select * from {{ ref('int_member_deactivation_intervals') }}
+),
+
+sunsets as (
+    select * from {{ ref('int_member_sunset_intervals') }}
+),
+
+final as (
+    select
+        tenant_id, customer_id, 'account' as fact, account_status as value, status_label as detail,
+        from_date, to_date, account_status_reason as reason, account_status_updated_by as actor,
+        account_status_source as source, account_status_updated_at as changed_at,
+        cast(null as {{ dbt.type_string() }}) as end_reason,
+        cast(null as {{ dbt.type_string() }}) as end_actor,
+        cast(null as {{ dbt.type_string() }}) as end_source
+    from account
+    union all
+    select
+        tenant_id, customer_id, fact, subscription_id as value, cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, {{ dbt.concat(["'subscription '", 'subscription_id']) }} as reason,
+        'system' as actor, 'behaviour' as source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        null as end_reason, null as end_actor, null as end_source
+    from subscriptions
+    union all
+    select
+        tenant_id, customer_id, fact, order_id as value, cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, {{ dbt.concat(["'order '", 'order_id']) }} as reason,
+        'system' as actor, 'behaviour' as source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        null as end_reason, null as end_actor, null as end_source
+    from payments
+    union all
+    select
+        tenant_id, customer_id, fact, value, cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, reason, actor, source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        end_reason, end_actor, end_source
+    from suppressions
+    union all
+    select
+        tenant_id, customer_id, 'deactivated' as fact, action_id as value, cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, reason, actor, source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        end_reason, end_actor, end_source
+    from deactivations
+    union all
+    select
+        tenant_id, customer_id, 'sunset' as fact, cast(null as {{ dbt.type_string() }}) as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, reason, 'system' as actor, 'behaviour' as source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        end_reason, end_actor, end_source
+    from sunsets
+)
+
+select * from final
+where to_date is null or to_date > from_date

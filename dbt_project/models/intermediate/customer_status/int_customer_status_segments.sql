@@ -1,0 +1,198 @@
+{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into pieces at every
+    boundary of every fact (`int_customer_status_facts`), with the four statuses evaluated
+    once per piece. A piece [from_date, to_date) is a run of local days on which no fact
+    starts or ends, so every day in it has the same statuses; to_date NULL = until further
+    notice. Pieces are independent of the as-of date: the marts clip them at D.
+
+    Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
+    actor and source of the change that led to it (the fact that starts on the piece's first
+    day, or the one that ended there). -#}
+with
+
+customers as (
+    select * from {{ ref('int_customers_enriched') }}
+),
+
+facts as (
+    select * from {{ ref('int_customer_status_facts') }}
+),
+
+boundaries as (
+    select tenant_id, customer_id, created_date as boundary_date
+    from customers
+    union
+    select facts.tenant_id, facts.customer_id, facts.from_date as boundary_date
+    from facts
+    union
+    select facts.tenant_id, facts.customer_id, facts.to_date as boundary_date
+    from facts
+    where facts.to_date is not null
+),
+
+pieces as (
+    select
+        boundaries.tenant_id,
+        boundaries.customer_id,
+        boundaries.boundary_date as from_date,
+        lead(boundaries.boundary_date) over (
+            partition by boundaries.tenant_id, boundaries.customer_id order by boundaries.boundary_date
+        ) as to_date
+    from boundaries
+    inner join customers
+        on customers.tenant_id = boundaries.tenant_id
+        and customers.customer_id = boundaries.customer_id
+    where boundaries.boundary_date >= customers.created_date
+),
+
+facts_at_start as (
+    -- every fact that holds on the piece's first day, or ended exactly then
+    select
+        pieces.tenant_id,
+        pieces.customer_id,
+        pieces.from_date,
+        pieces.to_date,
+        facts.fact,
+        facts.value,
+        facts.detail,
+        facts.reason,
+        facts.actor,
+        facts.source,
+        facts.changed_at,
+        facts.end_reason,
+        facts.end_actor,
+        facts.end_source,
+        facts.from_date as fact_from_date,
+        case when facts.to_date is null or facts.to_date > pieces.from_date then 1 else 0 end as holds,
+        case when facts.to_date = pieces.from_date then 1 else 0 end as ended
+    from pieces
+    inner join facts
+        on facts.tenant_id = pieces.tenant_id
+        and facts.customer_id = pieces.customer_id
+        and facts.from_date <= pieces.from_date
+        and (facts.to_date is null or facts.to_date >= pieces.from_date)
+),
+
+flags as (
+    select
+        tenant_id,
+        customer_id,
+        from_date,
+        to_date,
+        max(case when fact = 'account' and holds = 1 then value end) as account_status,
+        max(case when fact = 'account' and holds = 1 then detail end) as status_label,
+        max(case when fact = 'account' and holds = 1 then reason end) as account_reason,
+        max(case when fact = 'account' and holds = 1 then actor end) as account_actor,
+        max(case when fact = 'account' and holds = 1 then source end) as account_source,
+        max(case when fact = 'account' and holds = 1 then changed_at end) as account_status_updated_at,
+        max(case when fact = 'subscription_live' and holds = 1 then 1 else 0 end) as has_live_subscription,
+        max(case when fact = 'subscription_live' and holds = 1 then value end) as live_subscription_id,
+        max(case when fact = 'subscription_had' and holds = 1 then 1 else 0 end) as has_had_subscription,
+        max(case when fact = 'payment_in_window' and holds = 1 then 1 else 0 end) as has_recent_payment,
+        max(case when fact = 'payment_in_window' and holds = 1 then value end) as recent_order_id,
+        max(case when fact = 'payment_ever' and holds = 1 then 1 else 0 end) as has_paid_ever,
+        max(case when fact = 'payment_ever' and ended = 1 then 1 else 0 end) as payment_refunded,
+        max(case when fact = 'suppressed_email' and holds = 1 then 1 else 0 end) as is_blocklisted,
+        max(case when fact = 'suppressed_email' and holds = 1 then reason end) as blocklist_reason,
+        max(case when fact = 'suppressed_email' and holds = 1 then actor end) as blocklist_actor,
+        max(case when fact = 'suppressed_domain' and holds = 1 then 1 else 0 end) as is_domain_suppressed,
+        max(case when fact = 'suppressed_domain' and holds = 1 then reason end) as domain_reason,
+        max(case when fact = 'suppressed_domain' and holds = 1 then actor end) as domain_actor,
+        max(case when fact = 'deactivated' and holds = 1 then 1 else 0 end) as is_deactivated,
+        max(case when fact = 'deactivated' and holds = 1 then reason end) as deactivation_reason,
+        max(case when fact = 'deactivated' and holds = 1 then actor end) as deactivation_actor,
+        max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
+        max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
+        max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
+        -- what ended on this day: the reason a member became active again
+        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_reason end) as lifted_reason,
+        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_actor end) as lifted_actor,
+        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_source end) as lifted_source
+    from facts_at_start
+    group by tenant_id, customer_id, from_date, to_date
+),
+
+evaluated as (
+    select
+        flags.*,
+        customers.activity_window_days,
+        customers.sunset_after_days,
+        customers.billing_basis,
+        customers.accepts_marketing,
+        -- SPEC §3: first rule that holds
+        case
+            when has_live_subscription = 1 then 'subscribed'
+            when has_recent_payment = 1 then 'active'
+            when has_had_subscription = 1 then 'unsubscribed'
+            when has_paid_ever = 1 then 'sleeping'
+            else 'prospect'
+        end as lifecycle_status,
+        -- SPEC §6: first rule that holds; NULL = member active
+        case
+            when account_status in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_status
+            when is_blocklisted = 1 then 'blocklisted'
+            when is_domain_suppressed = 1 then 'domain_suppressed'
+            when is_deactivated = 1 then 'deactivated'
+            when is_sunset = 1 then 'no_engagement'
+        end as inactive_reason
+    from flags
+    inner join customers
+        on customers.tenant_id = flags.tenant_id
+        and customers.customer_id = flags.customer_id
+),
+
+final as (
+    select
+        tenant_id,
+        customer_id,
+        from_date,
+        to_date,
+        case when account_status <> 'active' then account_status else lifecycle_status end as status,
+        account_status,
+        status_label,
+        lifecycle_status,
+        case when inactive_reason is null then 'active' else 'inactive' end as member_status,
+        inactive_reason,
+        -- SPEC §7
+        inactive_reason is null
+            and (billing_basis <> 'subscribers' or accepts_marketing) as is_billable,
+        account_reason,
+        account_actor,
+        account_source,
+        account_status_updated_at,
+        case lifecycle_status
+            when 'subscribed' then {{ dbt.concat(["'live subscription '", 'live_subscription_id']) }}
+            when 'active' then {{ dbt.concat(["'paid order '", 'recent_order_id']) }}
+            when 'unsubscribed' then 'all subscriptions terminated'
+            when 'sleeping' then {{ dbt.concat([
+                "'no payment for '", 'cast(activity_window_days as ' ~ dbt.type_string() ~ ')', "' days'"
+            ]) }}
+            else case when payment_refunded = 1 then 'payment refunded' else 'no payment yet' end
+        end as lifecycle_reason,
+        case
+            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed')
+                then {{ dbt.concat(["'account status is '", 'account_status']) }}
+            when inactive_reason = 'blocklisted' then blocklist_reason
+            when inactive_reason = 'domain_suppressed' then domain_reason
+            when inactive_reason = 'deactivated' then deactivation_reason
+            when inactive_reason = 'no_engagement' then sunset_reason
+            else coalesce(lifted_reason, 'member active')
+        end as member_reason,
+        case
+            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_actor
+            when inactive_reason = 'blocklisted' then blocklist_actor
+            when inactive_reason = 'domain_suppressed' then domain_actor
+            when inactive_reason = 'deactivated' then deactivation_actor
+            when inactive_reason = 'no_engagement' then 'system'
+            else coalesce(lifted_actor, 'system')
+        end as member_actor,
+        case
+            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_source
+            when inactive_reason in ('blocklisted', 'domain_suppressed') then 'suppressions'
+            when inactive_reason = 'deactivated' then deactivation_source
+            when inactive_reason = 'no_engagement' then 'behaviour'
+            else coalesce(lifted_source, 'behaviour')
+        end as member_source
+    from evaluated
+)
+
+select * from final

@@ -1,0 +1,55 @@
+{#- The two payment facts of the lifecycle rules (SPEC §3), as coalesced local-date ranges
+    [from_date, to_date) per customer:
+
+    - `payment_in_window`: a counting payment in the last N days (window end or refund,
+      whichever comes first);
+    - `payment_ever`: at least one counting payment so far (a refunded payment stops
+      counting from the refund's local date on).
+
+    Each range keeps the order that started it, for a reason a person can read. -#}
+with
+
+payments as (
+    select * from {{ ref('int_payments_attributed') }}
+),
+
+windows as (
+    select
+        tenant_id,
+        customer_id,
+        order_id,
+        counts_from_date as from_date,
+        case
+            when refund_date is not null and refund_date < window_end_date then refund_date
+            else window_end_date
+        end as to_date
+    from payments
+),
+
+ever as (
+    select
+        tenant_id,
+        customer_id,
+        order_id,
+        counts_from_date as from_date,
+        refund_date as to_date
+    from payments
+),
+
+window_islands as (
+    {{ customer_status.coalesce_intervals('windows', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id') }}
+),
+
+ever_islands as (
+    {{ customer_status.coalesce_intervals('ever', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id') }}
+),
+
+final as (
+    select tenant_id, customer_id, 'payment_in_window' as fact, order_id, from_date, to_date
+    from window_islands
+    union all
+    select tenant_id, customer_id, 'payment_ever' as fact, order_id, from_date, to_date
+    from ever_islands
+)
+
+select * from final

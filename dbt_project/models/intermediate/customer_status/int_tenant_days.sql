@@ -1,0 +1,31 @@
+{#- A day spine per tenant: every local date from the tenant's first customer's creation to
+    the as-of date D. Tenant x day grain (a few thousand rows), the grid the daily counts are
+    computed on. Portable: dbt's `generate_series`, no engine date functions. -#}
+with
+
+customers as (
+    select * from {{ ref('int_customers_enriched') }}
+),
+
+tenant_starts as (
+    select tenant_id, min(created_date) as first_date
+    from customers
+    group by tenant_id
+),
+
+offsets as (
+    select generated_number - 1 as day_offset
+    from ({{ dbt.generate_series(var('customer_status__max_history_days')) }}) as series
+),
+
+final as (
+    select
+        tenant_starts.tenant_id,
+        {{ customer_status.add_days('tenant_starts.first_date', 'offsets.day_offset') }} as day
+    from tenant_starts
+    inner join offsets
+        on offsets.day_offset <= {{ dbt.datediff('tenant_starts.first_date', customer_status.as_of_date(), 'day') }}
+    where tenant_starts.first_date <= {{ customer_status.as_of_date() }}
+)
+
+select * from final

@@ -1,0 +1,79 @@
+{#- Published: every customer that exists on the as-of date D, with its statuses on D, its
+    contact permissions (SPEC §8), the "last updated on / by" of its account status, and
+    `status_since`: the first day of the current run of its headline status. `code`, `email`,
+    `full_name`, `phone` and `accepts_marketing` are additions (the export reads them). -#}
+with
+
+segments as (
+    select * from {{ ref('int_customer_status_segments') }}
+    where from_date <= {{ customer_status.as_of_date() }}
+),
+
+customers as (
+    select * from {{ ref('int_customers_enriched') }}
+),
+
+status_runs as (
+    select
+        segments.*,
+        sum(case when previous_status is null or previous_status <> status then 1 else 0 end) over (
+            partition by tenant_id, customer_id order by from_date
+            rows between unbounded preceding and current row
+        ) as status_run
+    from (
+        select
+            segments.*,
+            lag(status) over (partition by tenant_id, customer_id order by from_date) as previous_status
+        from segments
+    ) as segments
+),
+
+current_pieces as (
+    select
+        status_runs.*,
+        min(from_date) over (partition by tenant_id, customer_id, status_run) as status_since
+    from status_runs
+),
+
+on_as_of_date as (
+    select * from current_pieces
+    where to_date is null or to_date > {{ customer_status.as_of_date() }}
+),
+
+final as (
+    select
+        on_as_of_date.tenant_id,
+        on_as_of_date.customer_id,
+        {{ customer_status.as_of_date() }} as as_of_date,
+        on_as_of_date.status,
+        on_as_of_date.account_status,
+        on_as_of_date.status_label,
+        on_as_of_date.lifecycle_status,
+        on_as_of_date.member_status,
+        on_as_of_date.inactive_reason,
+        on_as_of_date.is_billable,
+        on_as_of_date.member_status = 'active'
+            and customers.email is not null
+            and (customers.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
+        on_as_of_date.member_status = 'active' and customers.phone is not null as can_sms,
+        on_as_of_date.member_status = 'active' as can_push,
+        on_as_of_date.account_status not in ('deleted', 'archived', 'fraud_confirmed')
+            and not (on_as_of_date.account_status = 'suspended' and customers.suspended_blocks_redemption)
+            as can_redeem,
+        on_as_of_date.account_reason as account_status_reason,
+        on_as_of_date.account_status_updated_at,
+        on_as_of_date.account_actor as account_status_updated_by,
+        on_as_of_date.status_since,
+        customers.code,
+        customers.email,
+        customers.full_name,
+        customers.phone,
+        customers.accepts_marketing,
+        customers.created_at
+    from on_as_of_date
+    inner join customers
+        on customers.tenant_id = on_as_of_date.tenant_id
+        and customers.customer_id = on_as_of_date.customer_id
+)
+
+select * from final

@@ -1,0 +1,77 @@
+{#- Published: per tenant, day (from the tenant's first customer to the as-of date),
+    dimension and value, how many customers had that value at the end of the day (SPEC §7,
+    §9). Internal customers are left out (SPEC §9) and so are deleted ones (SPEC §4: "hidden
+    from counts"). Built from the history's validity ranges (+1 where a range starts, -1
+    where it ends, summed day by day), not from a customer x day grid. -#}
+with
+
+history as (
+    select * from {{ ref('customer_status_history') }}
+    where account_status not in ('internal', 'deleted')
+),
+
+by_dimension as (
+    {%- set dimensions = ['status', 'account_status', 'status_label', 'lifecycle_status', 'member_status', 'is_billable'] %}
+    {%- for dimension in dimensions %}
+    select
+        tenant_id,
+        '{{ dimension }}' as dimension,
+        {% if dimension == 'is_billable' -%}
+        case when is_billable then 'true' else 'false' end
+        {%- else -%}
+        {{ dimension }}
+        {%- endif %} as value,
+        valid_from,
+        valid_to
+    from history
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+deltas as (
+    select tenant_id, dimension, value, day, sum(delta) as delta
+    from (
+        select tenant_id, dimension, value, valid_from as day, 1 as delta
+        from by_dimension
+        union all
+        select tenant_id, dimension, value, valid_to as day, -1 as delta
+        from by_dimension
+        where valid_to is not null
+    ) as steps
+    group by tenant_id, dimension, value, day
+),
+
+tenant_days as (
+    select * from {{ ref('int_tenant_days') }}
+),
+
+dimension_values as (
+    select distinct tenant_id, dimension, value from by_dimension
+),
+
+grid as (
+    select tenant_days.tenant_id, tenant_days.day, dimension_values.dimension, dimension_values.value
+    from tenant_days
+    inner join dimension_values
+        on dimension_values.tenant_id = tenant_days.tenant_id
+),
+
+final as (
+    select
+        grid.tenant_id,
+        grid.day as date,
+        grid.dimension,
+        grid.value,
+        cast(sum(coalesce(deltas.delta, 0)) over (
+            partition by grid.tenant_id, grid.dimension, grid.value order by grid.day
+            rows between unbounded preceding and current row
+        ) as {{ dbt.type_bigint() }}) as customers
+    from grid
+    left join deltas
+        on deltas.tenant_id = grid.tenant_id
+        and deltas.dimension = grid.dimension
+        and deltas.value = grid.value
+        and deltas.day = grid.day
+)
+
+select * from final
