@@ -48,5 +48,5 @@ def test_dbt_unit_tests_pass(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:]
     results = json.loads((paths.dbt_target / "target" / "run_results.json").read_text())["results"]
     unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
-    assert len(unit) >= 17, [r["unique_id"] for r in results]
+    assert len(unit) >= 36, [r["unique_id"] for r in results]
     assert all(r["status"] == "pass" for r in unit), [(r["unique_id"], r["status"]) for r in unit]

@@ -13,7 +13,7 @@ from .results import CheckResult
 SAMPLE = 5
 
 
-def _per_tenant(con, name: str, sql: str, ok: str, bad: str, columns: str) -> list[CheckResult]:
+def per_tenant(con, name: str, sql: str, ok: str, bad: str, columns: str) -> list[CheckResult]:
     rows = con.execute(sql).fetchall()
     if not rows:
         return [CheckResult(name, True, ok)]
@@ -29,7 +29,7 @@ def _per_tenant(con, name: str, sql: str, ok: str, bad: str, columns: str) -> li
 
 
 def only_allowed_account_transitions(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
-    return _per_tenant(
+    return per_tenant(
         con,
         "only_allowed_account_transitions",
         """
@@ -50,7 +50,7 @@ def only_allowed_account_transitions(con: duckdb.DuckDBPyConnection) -> list[Che
 
 
 def nothing_leaves_deleted_but_a_restore(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
-    return _per_tenant(
+    return per_tenant(
         con,
         "nothing_leaves_deleted_but_a_restore",
         """
@@ -68,7 +68,7 @@ def nothing_leaves_deleted_but_a_restore(con: duckdb.DuckDBPyConnection) -> list
 
 
 def every_change_has_reason_and_actor(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
-    return _per_tenant(
+    return per_tenant(
         con,
         "every_change_has_reason_and_actor",
         """

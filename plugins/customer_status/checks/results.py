@@ -36,12 +36,16 @@ class ChecksFailed(Exception):
 Check = Callable[[duckdb.DuckDBPyConnection], list[CheckResult]]
 
 
-def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
-    from . import reclassification
+def run_checks(con: duckdb.DuckDBPyConnection, accept_swing: bool = False) -> list[CheckResult]:
+    """Every audit of the night's candidate tables; ``accept_swing``: the operator accepted
+    a billable swing beyond the tenant's limit for this run (the check then passes and says
+    so)."""
+    from . import reclassification, status_audits
     from .reconciliation import rows_reconcile
 
-    checks: list[Check] = [rows_reconcile, *reclassification.CHECKS]
+    checks: list[Check] = [rows_reconcile, *reclassification.CHECKS, *status_audits.CHECKS]
     results: list[CheckResult] = []
     for check in checks:
         results.extend(check(con))
+    results.extend(status_audits.billable_swing(con, accept_swing))
     return results

@@ -24,8 +24,7 @@ from ..ingest import LoadContext, ingest_landing
 from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
 from . import publish as publishing
-from . import published
-from . import runs
+from . import published, runs
 from .context import RunContext
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ def build(ctx: RunContext) -> None:
 
 def audit(ctx: RunContext) -> dict:
     with step(ctx, "audit"), work_db(ctx.paths) as con:
-        results = run_checks(con)
+        results = run_checks(con, accept_swing=ctx.accept_swing)
         failed = [r for r in results if not r.passed]
         runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
         for result in results:

@@ -26,11 +26,11 @@ TABLES = {
     ),
     "billing_monthly": (
         "tenant_id varchar, month date, billing_basis varchar, month_end_billable bigint, "
-        "peak_billable bigint, peak_date date, average_billable double, days_computed bigint, "
+        "peak_billable bigint, peak_date date, average_billable decimal(28,6), days_computed bigint, "
         "is_complete boolean"
     ),
     "billing_restatements": (
-        "tenant_id varchar, period date, metric varchar, old_value double, new_value double, "
+        "tenant_id varchar, period date, metric varchar, old_value decimal(28,6), new_value decimal(28,6), "
         "restated_by_run varchar, restated_at timestamp, grain varchar"
     ),
 }

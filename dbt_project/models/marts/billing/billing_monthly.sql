@@ -35,7 +35,7 @@ final as (
         max(case when by_month.latest_rank = 1 then by_month.billable_customers end) as month_end_billable,
         max(case when by_month.peak_rank = 1 then by_month.billable_customers end) as peak_billable,
         max(case when by_month.peak_rank = 1 then by_month.date end) as peak_date,
-        round(avg(cast(by_month.billable_customers as {{ dbt.type_float() }})), 2) as average_billable,
+        cast(round(avg(cast(by_month.billable_customers as {{ dbt.type_numeric() }})), 2) as {{ dbt.type_numeric() }}) as average_billable,
         count(*) as days_computed,
         max(by_month.date) = cast({{ dbt.last_day('by_month.month', 'month') }} as date) as is_complete
     from by_month

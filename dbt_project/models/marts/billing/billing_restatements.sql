@@ -38,8 +38,8 @@ daily_changes as (
         'day' as grain,
         daily_now.date as period,
         'billable_customers' as metric,
-        cast(daily_then.billable_customers as {{ dbt.type_float() }}) as old_value,
-        cast(daily_now.billable_customers as {{ dbt.type_float() }}) as new_value
+        cast(daily_then.billable_customers as {{ dbt.type_numeric() }}) as old_value,
+        cast(daily_now.billable_customers as {{ dbt.type_numeric() }}) as new_value
     from daily_now
     inner join daily_then
         on daily_then.tenant_id = daily_now.tenant_id
@@ -73,8 +73,8 @@ monthly_changes as (
         'month' as grain,
         month as period,
         '{{ metric }}' as metric,
-        cast(old_{{ column }} as {{ dbt.type_float() }}) as old_value,
-        cast(new_{{ column }} as {{ dbt.type_float() }}) as new_value
+        cast(old_{{ column }} as {{ dbt.type_numeric() }}) as old_value,
+        cast(new_{{ column }} as {{ dbt.type_numeric() }}) as new_value
     from monthly_pairs
     where old_{{ column }} <> new_{{ column }}
     {% if not loop.last %}union all{% endif %}
