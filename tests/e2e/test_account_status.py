@@ -16,8 +16,9 @@ CLI = str(Path(sys.executable).with_name("customer-status"))
 pytestmark = pytest.mark.e2e
 
 FILES = {
-    "tenants/tenants.csv": """tenant_id,name,timezone,deleted_can_be_restored,internal_email_domains
-t1,Shop,UTC,true,staff.acme.com
+    # max_billable_swing 1: this timeline changes 1 of 2 billable customers on the as-of date
+    "tenants/tenants.csv": """tenant_id,name,timezone,deleted_can_be_restored,internal_email_domains,max_billable_swing
+t1,Shop,UTC,true,staff.acme.com,1
 """,
     "customers/customers.csv": """tenant_id,customer_id,code,email,full_name,created_at,deleted_at,merged_into,merged_at
 t1,c1,K-1,ann@mail.com,Ann,2026-01-01T00:00:00Z,,,

@@ -8,7 +8,7 @@
     |---|---|---|
     | account | account-status ranges | §4, §6.1 |
     | subscription_live / subscription_had | subscription events | §3.1, §3.3 |
-    | payment_in_window / payment_ever | counting payments | §3.2, §3.4 |
+    | payment_in_window / payment_ever / payment_refunded | counting payments | §3.2, §3.4 |
     | suppressed_email / suppressed_domain | suppressions | §6.2 |
     | deactivated | deactivate actions and imports | §6.3 |
     | sunset | no touch for sunset_after_days | §6.4 | -#}

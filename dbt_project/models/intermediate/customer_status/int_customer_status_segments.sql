@@ -90,7 +90,7 @@ flags as (
         max(case when fact = 'payment_in_window' and holds = 1 then 1 else 0 end) as has_recent_payment,
         max(case when fact = 'payment_in_window' and holds = 1 then value end) as recent_order_id,
         max(case when fact = 'payment_ever' and holds = 1 then 1 else 0 end) as has_paid_ever,
-        max(case when fact = 'payment_ever' and ended = 1 then 1 else 0 end) as payment_refunded,
+        max(case when fact = 'payment_refunded' and holds = 1 then value end) as refunded_order_id,
         max(case when fact = 'suppressed_email' and holds = 1 then 1 else 0 end) as is_blocklisted,
         max(case when fact = 'suppressed_email' and holds = 1 then reason end) as blocklist_reason,
         max(case when fact = 'suppressed_email' and holds = 1 then actor end) as blocklist_actor,
@@ -163,10 +163,13 @@ final as (
             when 'subscribed' then {{ dbt.concat(["'live subscription '", 'live_subscription_id']) }}
             when 'active' then {{ dbt.concat(["'paid order '", 'recent_order_id']) }}
             when 'unsubscribed' then 'all subscriptions terminated'
-            when 'sleeping' then {{ dbt.concat([
-                "'no payment for '", 'cast(activity_window_days as ' ~ dbt.type_string() ~ ')', "' days'"
-            ]) }}
-            else case when payment_refunded = 1 then 'payment refunded' else 'no payment yet' end
+            when 'sleeping' then coalesce(
+                {{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }},
+                {{ dbt.concat([
+                    "'no payment for '", 'cast(activity_window_days as ' ~ dbt.type_string() ~ ')', "' days'"
+                ]) }}
+            )
+            else coalesce({{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }}, 'no payment yet')
         end as lifecycle_reason,
         case
             when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed')

@@ -4,7 +4,9 @@
     - `payment_in_window`: a counting payment in the last N days (window end or refund,
       whichever comes first);
     - `payment_ever`: at least one counting payment so far (a refunded payment stops
-      counting from the refund's local date on).
+      counting from the refund's local date on);
+    - `payment_refunded`: the day a counting payment was refunded (one day), so that a
+      change it causes can say so.
 
     Each range keeps the order that started it, for a reason a person can read. -#}
 with
@@ -44,12 +46,27 @@ ever_islands as (
     {{ customer_status.coalesce_intervals('ever', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id') }}
 ),
 
+refunds as (
+    select
+        tenant_id,
+        customer_id,
+        min(order_id) as order_id,
+        refund_date as from_date,
+        {{ customer_status.add_days('refund_date', 1) }} as to_date
+    from payments
+    where refund_date is not null and refund_date >= counts_from_date
+    group by tenant_id, customer_id, refund_date
+),
+
 final as (
     select tenant_id, customer_id, 'payment_in_window' as fact, order_id, from_date, to_date
     from window_islands
     union all
     select tenant_id, customer_id, 'payment_ever' as fact, order_id, from_date, to_date
     from ever_islands
+    union all
+    select tenant_id, customer_id, 'payment_refunded' as fact, order_id, from_date, to_date
+    from refunds
 )
 
 select * from final
