@@ -4,8 +4,13 @@
     customer-status run --date D [--landing DIR] [--warehouse FILE] [--accept-swing]
     customer-status backfill --start D1 --end D2 [--landing DIR] [--warehouse FILE]
     customer-status demo
+    customer-status action <activate|deactivate|set-status|restore> --tenant T
+        (--customers FILE | --email-domain D | --where-status S) --reason R --actor A
+        [--status S] [--dry-run] [--yes] [--landing DIR] [--warehouse FILE]
+    customer-status export --tenant T --out FILE [--warehouse FILE]
 
-Exit codes: 0 published (or done), 1 a run failed and published nothing, 2 bad usage.
+Exit codes: 0 published (or done), 1 a run failed and published nothing (``action``: not
+confirmed, nothing written), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from .settings import Paths, resolve_paths
 
@@ -154,6 +160,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_action(args: argparse.Namespace) -> int:
+    from . import bulk
+
+    paths = resolve_paths(args.landing, args.warehouse)
+    request = bulk.Request(
+        tenant=args.tenant,
+        action=args.action,
+        reason=args.reason,
+        actor=args.actor,
+        status=args.status,
+        customers_file=Path(args.customers) if args.customers is not None else None,
+        email_domain=args.email_domain,
+        where_status=args.where_status,
+    )
+    try:
+        return bulk.run(
+            request,
+            paths.landing,
+            paths.warehouse,
+            console=console,
+            dry_run=args.dry_run,
+            yes=args.yes,
+        )
+    except bulk.BulkError as exc:
+        raise UsageError(escape(str(exc))) from exc
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .bulk import BulkError
+    from .export import export_tenant
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        result = export_tenant(paths.warehouse, args.tenant, Path(args.out).resolve())
+    except BulkError as exc:
+        raise UsageError(escape(str(exc))) from exc
+    console.print(
+        f"wrote {result.rows:,} customers of tenant {escape(args.tenant.strip())} to "
+        f"{escape(str(result.path))} "
+        f"({result.guarded_cells:,} cells guarded against formulas with a leading ')"
+    )
+    if result.without_code:
+        console.print(f"  {result.without_code:,} have no code: an import matches them by email")
+    if result.without_key:
+        console.print(
+            f"[yellow]  {result.without_key:,} have neither code nor email: "
+            "an import cannot match their rows[/]"
+        )
+    if result.shared_codes:
+        console.print(
+            f"[yellow]  {result.shared_codes:,} share their code with another customer: "
+            "an import rejects their rows[/]"
+        )
+    return 0
+
+
 def _print_demo_results(paths: Paths) -> None:
     import duckdb
 
@@ -236,6 +298,46 @@ def build_parser() -> argparse.ArgumentParser:
     where(p)
     p.add_argument("--customers", type=_positive, default=DEMO_CUSTOMERS)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "action",
+        help="a bulk status action: select customers, confirm, write a status_actions file",
+        description="Select customers from the published warehouse, show how many and a "
+        "sample, ask, then write one status_actions landing file for the next nightly run.",
+    )
+    p.add_argument("action", choices=("activate", "deactivate", "set-status", "restore"))
+    p.add_argument("--tenant", required=True)
+    chosen = p.add_mutually_exclusive_group(required=True)
+    chosen.add_argument(
+        "--customers",
+        metavar="FILE",
+        help="customer ids: one per line, or a CSV with a customer_id / Customer ID column",
+    )
+    chosen.add_argument(
+        "--email-domain", metavar="D", help="emails at domain D or a sub-domain of it"
+    )
+    chosen.add_argument("--where-status", metavar="S", help="customers whose headline status is S")
+    p.add_argument("--reason", required=True, help="why (kept with every action)")
+    p.add_argument("--actor", required=True, help="who asks (kept with every action)")
+    p.add_argument("--status", help="for set-status: a predefined account status or a tenant label")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show what would be written, write nothing"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    where(p)
+    p.set_defaults(func=cmd_action)
+
+    p = sub.add_parser(
+        "export",
+        help="the status spreadsheet of a tenant (Code, Name, Email, Customer Status)",
+    )
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
+    p.add_argument(
+        "--warehouse",
+        help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
+    )
+    p.set_defaults(func=cmd_export)
     return parser
 
 
