@@ -1,0 +1,186 @@
+"""The property of SPEC §1 and issue 4: published tables are a pure function of the landing
+files and the as-of date. For generated data, three histories must publish identical tables:
+
+- **rebuild**: everything landed, one run for the last night on a new warehouse;
+- **night by night**: files land day by day (the bulk history first, then each day's
+  files), one run per night, in order;
+- **out of order**: everything landed, the last night, then an earlier one, then the last
+  night again.
+
+The seed is fixed so `make test` is repeatable; set ``CUSTOMER_STATUS_PROPERTY_SEED`` to try
+others. Status-import files with rows lacking an ``Effective At`` are left out: by contract
+they take the as-of date of the run that first loads them, so they *should* depend on the
+order of runs. ``pipeline_runs`` and ``billing_restatements`` record the run history itself
+and are compared only for what must hold (restatements name real runs).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+CLI = str(Path(sys.executable).with_name("customer-status"))
+
+pytestmark = pytest.mark.e2e
+
+SEED = int(os.environ.get("CUSTOMER_STATUS_PROPERTY_SEED", "11"))
+NIGHTS = ["2026-10-30", "2026-10-31", "2026-11-01"]
+DAILY = re.compile(r"(\d{4}-\d{2}-\d{2})\.\w+$")
+HISTORY_OF_RUNS = {"pipeline_runs", "billing_restatements"}
+
+
+def _run(landing: Path, warehouse: Path, *dates: str) -> None:
+    for day in dates:
+        proc = subprocess.run(
+            [CLI, "run", "--date", day, "--landing", str(landing), "--warehouse", str(warehouse)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, (
+            f"night {day} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+
+
+def _tables(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return {
+            name: con.execute(f"select * from marts.{name} order by all").fetchall()
+            for name in names
+            if name not in HISTORY_OF_RUNS
+        }
+
+
+def _day_of(path: Path) -> str | None:
+    found = DAILY.search(path.name)
+    return found.group(1) if found else None
+
+
+def _land(source: Path, landing: Path, up_to: str | None) -> None:
+    """Copy the generated files into ``landing``: undated ones always, dated ones up to a day."""
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name == "GENERATED.json":
+            continue
+        day = _day_of(path)
+        if up_to is not None and day is not None and day > up_to:
+            continue
+        target = landing / path.relative_to(source)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("determinism")
+    generated = root / "generated"
+    proc = subprocess.run(
+        [
+            CLI,
+            "generate",
+            "--out",
+            str(generated),
+            "--customers",
+            "200",
+            "--days",
+            "30",
+            "--seed",
+            str(SEED),
+            "--end-date",
+            NIGHTS[-1],
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in (generated / "status_imports").rglob("*.csv"):
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = [{k.strip().lower(): v for k, v in row.items()} for row in csv.DictReader(f)]
+        if not all((row.get("effective at") or "").strip() for row in rows):
+            path.unlink()
+
+    # every history reads its own copy of the files under the same relative paths
+    rebuild = root / "rebuild"
+    _land(generated, rebuild / "landing", up_to=None)
+    _run(rebuild / "landing", rebuild / "warehouse.duckdb", NIGHTS[-1])
+
+    nightly = root / "nightly"
+    for night in NIGHTS:
+        _land(generated, nightly / "landing", up_to=night)
+        _run(nightly / "landing", nightly / "warehouse.duckdb", night)
+
+    shuffled = root / "shuffled"
+    _land(generated, shuffled / "landing", up_to=None)
+    # the last night first, then an earlier one (a backfill after the fact), then the last again
+    earlier = random.Random(SEED).choice(NIGHTS[:-1])
+    _run(shuffled / "landing", shuffled / "warehouse.duckdb", NIGHTS[-1], earlier, NIGHTS[-1])
+    return {
+        "rebuild": rebuild / "warehouse.duckdb",
+        "nightly": nightly / "warehouse.duckdb",
+        "shuffled": shuffled / "warehouse.duckdb",
+    }
+
+
+def _assert_same(expected: dict, actual: dict, label: str) -> None:
+    assert sorted(actual) == sorted(expected), f"{label}: different tables"
+    for name, rows in expected.items():
+        other = actual[name]
+        missing = [r for r in rows if r not in set(other)][:3]
+        extra = [r for r in other if r not in set(rows)][:3]
+        assert rows == other, (
+            f"{label}: marts.{name} differs ({len(rows)} vs {len(other)} rows); "
+            f"only in rebuild: {missing}; only in {label}: {extra}"
+        )
+
+
+def test_the_rebuild_publishes_every_status_table(histories):
+    """Sanity: the comparison is over real, non-empty status tables."""
+    tables = _tables(histories["rebuild"])
+    for name in (
+        "customer_status",
+        "customer_status_history",
+        "status_changes",
+        "status_counts_daily",
+        "billable_counts_daily",
+        "billing_monthly",
+    ):
+        assert tables.get(name), f"marts.{name} is empty or missing"
+
+
+def test_night_by_night_equals_a_rebuild(histories):
+    """SPEC §1: running night by night as files land gives the tables of one rebuild."""
+    _assert_same(_tables(histories["rebuild"]), _tables(histories["nightly"]), "night by night")
+
+
+def test_nights_out_of_order_equal_a_rebuild(histories):
+    """SPEC §1: running the nights in any order, then the last, gives the tables of one rebuild."""
+    _assert_same(_tables(histories["rebuild"]), _tables(histories["shuffled"]), "out of order")
+
+
+def test_restatements_name_runs_that_published(histories):
+    """SPEC §7: every restatement names a run of this warehouse that published it."""
+    for label in ("nightly", "shuffled"):
+        with duckdb.connect(str(histories[label]), read_only=True) as con:
+            orphans = con.execute(
+                "select r.* from marts.billing_restatements r "
+                "left join marts.pipeline_runs p on p.run_id = r.restated_by_run "
+                "where p.outcome is distinct from 'published'"
+            ).fetchall()
+        assert orphans == [], f"{label}: restatements by runs that did not publish: {orphans[:3]}"
