@@ -1,5 +1,10 @@
 """Run ``dbt build`` on the working file: one dbt process per run, the only writer meanwhile.
 
+The status engine's per-customer models are incremental (they recompute only the customers
+touched by data loaded since the last build, ``int_customers_touched``). A build is a full
+refresh instead when the dbt project itself changed since the last successful build (its
+fingerprint is kept in ``ops.dbt_builds``), or when ``CUSTOMER_STATUS_FULL_REFRESH=1``.
+
 dbt runs in a child process: the DuckDB file is released when it exits (dbt-duckdb keeps
 its database open inside a process, STACK.md), and a crash in dbt cannot take the run's
 bookkeeping with it. Its output is streamed to the log line by line, so long builds show
@@ -9,6 +14,7 @@ progress.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +23,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import duckdb
 
 from ..settings import Paths
 
@@ -55,20 +63,67 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     }
 
 
+BUILDS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.dbt_builds (
+    run_id varchar, built_at timestamp, fingerprint varchar, full_refresh boolean
+);
+"""
+FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
+
+
+def project_fingerprint(paths: Paths) -> str:
+    """A hash of everything in the dbt project that decides what the models compute."""
+    project = paths.dbt_project
+    files = [project / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        files += sorted(p for p in (project / folder).rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(project).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def needs_full_refresh(con: duckdb.DuckDBPyConnection, paths: Paths) -> bool:
+    """True when the last successful build ran another version of the dbt project (or none
+    ran yet), or the operator asked for it."""
+    con.execute(BUILDS_DDL)
+    if os.environ.get(FULL_REFRESH_ENV, "").strip() in ("1", "true", "yes"):
+        return True
+    last = con.execute(
+        "select fingerprint from ops.dbt_builds order by built_at desc limit 1"
+    ).fetchone()
+    return last is None or last[0] != project_fingerprint(paths)
+
+
+def record_build(
+    con: duckdb.DuckDBPyConnection, paths: Paths, run_id: str, full_refresh: bool
+) -> None:
+    con.execute(BUILDS_DDL)
+    con.execute(
+        "insert into ops.dbt_builds values (?, current_timestamp::timestamp, ?, ?)",
+        [run_id, project_fingerprint(paths), full_refresh],
+    )
+
+
 def run_dbt_build(
     paths: Paths,
     as_of_date: str,
     extra_args: tuple[str, ...] = (),
     run_vars: dict[str, str] | None = None,
+    full_refresh: bool = False,
 ) -> None:
     """``run_vars``: the run's id and start (``run_id``, ``run_started_at``), stamped on the
-    billing restatements it records."""
+    billing restatements it records. ``full_refresh``: rebuild the incremental models whole."""
     vars_arg = json.dumps({"as_of_date": as_of_date, **(run_vars or {})})
+    if full_refresh:
+        extra_args = ("--full-refresh", *extra_args)
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
     cmd = dbt_command(
         paths, "build", "--exclude-resource-type", "unit_test", "--vars", vars_arg, *extra_args
     )
-    log.info("dbt build for %s", as_of_date)
+    log.info("dbt build for %s%s", as_of_date, " (full refresh)" if full_refresh else "")
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

@@ -109,11 +109,15 @@ def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
+            full_refresh = dbt_build.needs_full_refresh(con, ctx.paths)
         dbt_build.run_dbt_build(
             ctx.paths,
             ctx.as_of_date.isoformat(),
             run_vars={"run_id": ctx.run_id, "run_started_at": ctx.started_at.isoformat(sep=" ")},
+            full_refresh=full_refresh,
         )
+        with work_db(ctx.paths) as con:
+            dbt_build.record_build(con, ctx.paths, ctx.run_id, full_refresh)
 
 
 def audit(ctx: RunContext) -> dict:

@@ -12,6 +12,12 @@
     | suppressed_email / suppressed_domain | suppressions | §6.2 |
     | deactivated | deactivate actions and imports | §6.3 |
     | sunset | no touch for sunset_after_days | §6.4 | -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ customer_status.delete_touched_customers() }}"
+) }}
+-- depends_on: {{ ref('int_customers_touched') }}
 with
 
 account as (
@@ -83,5 +89,10 @@ final as (
     from sunsets
 )
 
-select * from final
-where to_date is null or to_date > from_date
+select final.* from final
+{% if is_incremental() %}
+inner join {{ ref('int_customers_touched') }} as touched
+    on touched.tenant_id = final.tenant_id
+    and touched.customer_id = final.customer_id
+{% endif %}
+where final.to_date is null or final.to_date > final.from_date

@@ -7,10 +7,25 @@
     Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
     actor and source of the change that led to it (the fact that starts on the piece's first
     day, or the one that ended there). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ customer_status.delete_touched_customers() }}"
+) }}
+-- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select * from {{ ref('int_customers_enriched') }}
+    select customers.* from {{ ref('int_customers_enriched') }} as customers
+    {% if is_incremental() %}
+    inner join {{ ref('int_customers_touched') }} as touched
+        on touched.tenant_id = customers.tenant_id
+        and touched.customer_id = customers.customer_id
+    {% endif %}
+),
+
+ledger as (
+    select max(load_id) as built_through_load_id from {{ source('landing', 'ingest_ledger') }}
 ),
 
 facts as (
@@ -194,7 +209,9 @@ final as (
             when inactive_reason = 'deactivated' then deactivation_source
             when inactive_reason = 'no_engagement' then 'behaviour'
             else coalesce(lifted_source, 'behaviour')
-        end as member_source
+        end as member_source,
+        -- the last load this customer's pieces were computed from (int_customers_touched)
+        (select built_through_load_id from ledger) as built_through_load_id
     from evaluated
 )
 

@@ -3,11 +3,22 @@
     than S days) is inactive, reason `no_engagement`. Every "touch" (creation, an activate,
     a reactivating event) restarts the clock: after a touch on day t, the customer is
     sunset from t + S until the next touch. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ customer_status.delete_touched_customers() }}"
+) }}
+-- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select * from {{ ref('int_customers_enriched') }}
-    where sunset_after_days is not null
+    select customers.* from {{ ref('int_customers_enriched') }} as customers
+    {% if is_incremental() %}
+    inner join {{ ref('int_customers_touched') }} as touched
+        on touched.tenant_id = customers.tenant_id
+        and touched.customer_id = customers.customer_id
+    {% endif %}
+    where customers.sunset_after_days is not null
 ),
 
 activations as (

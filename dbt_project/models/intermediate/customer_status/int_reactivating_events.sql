@@ -2,6 +2,12 @@
     `reactivation_trigger` is `any_engagement`, also any engagement event. They lift a manual
     deactivation and reset the sunset clock. Only the customer's own events count here (a
     merged customer's past activity does not reactivate the survivor). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ customer_status.delete_touched_customers() }}"
+) }}
+-- depends_on: {{ ref('int_customers_touched') }}
 with
 
 payments as (
@@ -14,18 +20,26 @@ engagement as (
 ),
 
 customers as (
-    select * from {{ ref('int_customers_enriched') }}
+    select customers.* from {{ ref('int_customers_enriched') }} as customers
+    {% if is_incremental() %}
+    inner join {{ ref('int_customers_touched') }} as touched
+        on touched.tenant_id = customers.tenant_id
+        and touched.customer_id = customers.customer_id
+    {% endif %}
 ),
 
 from_payments as (
     select
-        tenant_id,
-        customer_id,
-        paid_at as event_at,
-        paid_date as event_date,
-        order_id as event_id,
-        {{ dbt.concat(["'order '", 'order_id']) }} as event_description
+        payments.tenant_id,
+        payments.customer_id,
+        payments.paid_at as event_at,
+        payments.paid_date as event_date,
+        payments.order_id as event_id,
+        {{ dbt.concat(["'order '", 'payments.order_id']) }} as event_description
     from payments
+    inner join customers
+        on customers.tenant_id = payments.tenant_id
+        and customers.customer_id = payments.customer_id
 ),
 
 from_engagement as (

@@ -1,0 +1,100 @@
+{#- The customers tonight's incremental status models recompute: those with any input row
+    loaded since the last build of `int_customer_status_segments` (its
+    `built_through_load_id`), and everyone whose statuses can depend on such a row:
+
+    - the customer's own rows (customers, orders, subscription events, engagement, status
+      actions);
+    - merges: the survivor of a touched customer, and any customer it was ever merged into;
+    - customers sharing a code or email with a touched customer (a status import that
+      matched one of them may now be ambiguous);
+    - every customer of a tenant whose settings, labels, suppressions or status imports
+      changed.
+
+    Without a previous build (or with --full-refresh) every customer is touched. The
+    statuses of a customer are a pure function of its inputs (they do not depend on the
+    as-of date: the marts clip them), so recomputing only these gives the full rebuild's
+    result; tests/e2e/test_determinism.py checks that. -#}
+-- depends_on: {{ ref('int_customer_merges_resolved') }}
+{% for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions', 'tenants', 'status_labels', 'suppressions', 'status_imports'] %}
+-- depends_on: {{ source('landing', source_name) }}
+{% endfor %}
+{% set segments = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_customer_status_segments') %}
+{% set full = segments is none or flags.FULL_REFRESH %}
+
+with
+
+customers as (
+    select * from {{ ref('int_customers_enriched') }}
+),
+
+{% if full %}
+
+final as (
+    select tenant_id, customer_id from customers
+)
+
+{% else %}
+
+watermark as (
+    select coalesce(max(built_through_load_id), -1) as load_id from {{ segments }}
+),
+
+own_rows as (
+    {%- for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions'] %}
+    select tenant_id, customer_id from {{ source('landing', source_name) }}
+    where _load_id > (select load_id from watermark)
+    {% if not loop.last %}union{% endif %}
+    {%- endfor %}
+),
+
+tenant_wide as (
+    {%- for source_name in ['tenants', 'status_labels', 'suppressions', 'status_imports'] %}
+    select tenant_id from {{ source('landing', source_name) }}
+    where _load_id > (select load_id from watermark)
+    {% if not loop.last %}union{% endif %}
+    {%- endfor %}
+),
+
+merge_partners as (
+    select merges.tenant_id, merges.survivor_id as customer_id
+    from {{ ref('int_customer_merges_resolved') }} as merges
+    inner join own_rows
+        on own_rows.tenant_id = merges.tenant_id
+        and own_rows.customer_id = merges.customer_id
+    where merges.survivor_id is not null
+    union
+    select versions.tenant_id, versions.merged_into as customer_id
+    from {{ source('landing', 'customers') }} as versions
+    inner join own_rows
+        on own_rows.tenant_id = versions.tenant_id
+        and own_rows.customer_id = versions.customer_id
+    where versions.merged_into is not null
+),
+
+key_sharers as (
+    select others.tenant_id, others.customer_id
+    from customers as touched
+    inner join own_rows
+        on own_rows.tenant_id = touched.tenant_id
+        and own_rows.customer_id = touched.customer_id
+    inner join customers as others
+        on others.tenant_id = touched.tenant_id
+        and (others.code = touched.code or others.email = touched.email)
+),
+
+final as (
+    select tenant_id, customer_id from own_rows
+    union
+    select tenant_id, customer_id from merge_partners
+    union
+    select tenant_id, customer_id from key_sharers
+    union
+    select customers.tenant_id, customers.customer_id
+    from customers
+    inner join tenant_wide
+        on tenant_wide.tenant_id = customers.tenant_id
+)
+
+{% endif %}
+
+select * from final
