@@ -174,6 +174,20 @@ def test_nights_out_of_order_equal_a_rebuild(histories):
     _assert_same(_tables(histories["rebuild"]), _tables(histories["shuffled"]), "out of order")
 
 
+def test_later_nights_were_incremental(histories):
+    """Issue 4: nights after the first recompute only touched customers, and still equal the
+    rebuild (the tests above); the first night on a new work file is a full build."""
+    work_db = histories["nightly"].with_name("warehouse.work") / "work.duckdb"
+    with duckdb.connect(str(work_db), read_only=True) as con:
+        builds = [
+            r[0]
+            for r in con.execute(
+                "select full_refresh from ops.dbt_builds order by built_at"
+            ).fetchall()
+        ]
+    assert builds == [True, False, False], builds
+
+
 def test_restatements_name_runs_that_published(histories):
     """SPEC §7: every restatement names a run of this warehouse that published it."""
     for label in ("nightly", "shuffled"):
