@@ -3,6 +3,7 @@ one real ``customer-status run``, assertions on the published outcomes, orders a
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -162,3 +163,75 @@ def test_payment_while_suspended_is_an_outlier(published):
     assert published.execute(
         "select order_id, is_outlier, outlier_reason from marts.orders order by order_id"
     ).fetchall() == [("o1", True, "paid while the account was suspended"), ("o2", False, None)]
+
+
+@pytest.fixture(scope="module")
+def round_trip(published, tmp_path_factory):
+    """Issue 3: export the status spreadsheet, flip Ann (inactive since the import) to Active,
+    land only that row as a status import, and run the next night."""
+    root = Path(
+        published.execute(
+            "select file from pragma_database_list where name = current_database()"
+        ).fetchone()[0]
+    ).parent
+    sheet = root / "export.csv"
+    exported = subprocess.run(
+        [
+            CLI,
+            "export",
+            "--tenant",
+            "t1",
+            "--out",
+            str(sheet),
+            "--warehouse",
+            str(root / "warehouse.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    header, ann = lines[0], next(line for line in lines if line.startswith("K-1,"))
+    assert ann.endswith(",Inactive"), ann
+    edited = root / "landing" / "status_imports" / "t1" / "edited.csv"
+    edited.write_text(header + "\n" + ann.replace(",Inactive", ",Active") + "\n", encoding="utf-8")
+    night = subprocess.run(
+        [
+            CLI,
+            "run",
+            "--date",
+            "2026-04-01",
+            "--landing",
+            str(root / "landing"),
+            "--warehouse",
+            str(root / "warehouse.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert night.returncode == 0, (night.stdout + night.stderr)[-4000:]
+    # this process still holds the first night open (fixture `published`), and DuckDB hands
+    # out that same instance for the same path: read the new night from a copy
+    after = root / "after-round-trip.duckdb"
+    shutil.copyfile(root / "warehouse.duckdb", after)
+    with duckdb.connect(str(after), read_only=True) as con:
+        return {
+            "header": header,
+            "ann": con.execute(
+                "select member_status, inactive_reason from marts.customer_status "
+                "where tenant_id = 't1' and customer_id = 'c1'"
+            ).fetchone(),
+            "outcome": con.execute(
+                "select outcome, actor from marts.status_action_outcomes "
+                "where action_id = 'status_imports/t1/edited.csv:1'"
+            ).fetchone(),
+        }
+
+
+def test_exported_sheet_flipped_to_active_reactivates_on_import(round_trip):
+    """Issue 3 / CONTRACT export: export, flip a row to Active, import it: the customer is active."""
+    assert round_trip["header"] == "Code,Name,Email,Customer Status"
+    assert round_trip["outcome"] == ("applied", "import:edited.csv")
+    assert round_trip["ann"] == ("active", None)

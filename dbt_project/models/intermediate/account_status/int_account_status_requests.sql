@@ -97,7 +97,10 @@ self_deletions as (
         'deleted by the customer' as reason,
         'customer' as actor,
         'customer' as source,
-        cast(null as {{ dbt.type_string() }}) as request_error
+        case
+            when deleted_at < created_at
+                then 'deleted before the customer was created; the deletion is ignored'
+        end as request_error
     from customers
     where deleted_at is not null
 ),

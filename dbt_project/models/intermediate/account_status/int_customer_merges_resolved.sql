@@ -1,6 +1,7 @@
 {#- Every merge (`customers.merged_into` + `merged_at`), its final survivor (chains of merges
     resolve: A -> B -> C gives C for A and B), and whether it can apply: a merge into an
-    unknown customer, into itself, or that is part of a cycle (A -> B -> A) is bad input and
+    unknown customer, into itself, dated before the customer was created, or that is part of
+    a cycle (A -> B -> A) is bad input and
     is ignored, with the reason (published in `import_rejects`). The walk is a recursive
     CTE bounded at 100 hops. -#}
 with
@@ -10,7 +11,7 @@ customers as (
 ),
 
 merges as (
-    select tenant_id, customer_id, merged_into, merged_at
+    select tenant_id, customer_id, merged_into, merged_at, created_at
     from customers
     where merged_into is not null
 ),
@@ -68,7 +69,10 @@ final as (
         merges.customer_id,
         merges.merged_into,
         merges.merged_at,
-        case when walk_ends.cycle_path is null then survivors.survivor_id end as survivor_id,
+        case
+            when walk_ends.cycle_path is null and not coalesce(merges.merged_at < merges.created_at, false)
+                then survivors.survivor_id
+        end as survivor_id,
         case
             when merges.merged_into = merges.customer_id
                 then 'merged into itself; the merge is ignored'
@@ -76,6 +80,8 @@ final as (
                 then {{ dbt.concat(["'merged into unknown customer '", 'merges.merged_into', "'; the merge is ignored'"]) }}
             when walk_ends.cycle_path is not null
                 then {{ dbt.concat(["'merge cycle '", 'walk_ends.cycle_path', "'; the merge is ignored'"]) }}
+            when merges.merged_at < merges.created_at
+                then 'merged before the customer was created; the merge is ignored'
         end as merge_problem
     from merges
     left join customers as targets
