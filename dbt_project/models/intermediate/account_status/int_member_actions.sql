@@ -7,9 +7,9 @@
     takes effect at `Effective At`, else at the last instant of the as-of date (tenant time
     zone) of the run that first loaded the file (recorded at load, so rebuilds agree).
 
-    Outcome: `rejected` (with why) when it can never apply; otherwise `no_change` when the
-    customer's previous applied manual action was the same (a customer starts activated),
-    else `applied`. -#}
+    Outcome here: `rejected` (with why) when it can never apply, else `accepted`. Whether an
+    accepted action changed anything (`applied`) or not (`no_change`) depends on the member's
+    state at the time and is decided by the status engine (`int_member_action_outcomes`). -#}
 with
 
 customers as (
@@ -122,16 +122,6 @@ all_actions as (
     select * from from_imports
 ),
 
-sequenced as (
-    select
-        all_actions.*,
-        lag(action) over (
-            partition by tenant_id, customer_id, request_error
-            order by requested_at, action_id
-        ) as previous_action
-    from all_actions
-),
-
 final as (
     select
         tenant_id,
@@ -142,13 +132,9 @@ final as (
         reason,
         actor,
         source,
-        case
-            when request_error is not null then 'rejected'
-            when action = coalesce(previous_action, 'activate') then 'no_change'
-            else 'applied'
-        end as outcome,
+        case when request_error is not null then 'rejected' else 'accepted' end as outcome,
         request_error as rejection_reason
-    from sequenced
+    from all_actions
 )
 
 select * from final

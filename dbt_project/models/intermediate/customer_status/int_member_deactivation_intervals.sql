@@ -2,7 +2,8 @@
     `deactivate` (staff, bulk, API or CSV import) holds until the customer's next manual
     action (an `activate` ends it; another `deactivate` takes over) or the first reactivating
     event after it, whichever comes first. Each range carries the action's reason, actor and
-    source, and what ended it (`end_reason`, `end_actor`, `end_source`). -#}
+    source, and what ended it (`end_reason`, `end_actor`, `end_source`; `ended_by_action_id`
+    when the next manual action ended it). -#}
 with
 
 actions as (
@@ -27,6 +28,9 @@ sequenced as (
         lead(action) over (
             partition by tenant_id, customer_id order by requested_at, action_id
         ) as next_action,
+        lead(action_id) over (
+            partition by tenant_id, customer_id order by requested_at, action_id
+        ) as next_action_id,
         lead(reason) over (
             partition by tenant_id, customer_id order by requested_at, action_id
         ) as next_reason,
@@ -77,6 +81,9 @@ ended as (
         deactivations.source,
         coalesce(first_reactivations.event_at, deactivations.next_action_at) as ended_at,
         case
+            when first_reactivations.event_at is null then deactivations.next_action_id
+        end as ended_by_action_id,
+        case
             when first_reactivations.event_at is not null
                 then {{ dbt.concat(["'reactivated by '", 'first_reactivations.event_description']) }}
             when deactivations.next_action = 'activate'
@@ -111,7 +118,8 @@ final as (
         ended.source,
         ended.end_reason,
         ended.end_actor,
-        ended.end_source
+        ended.end_source,
+        ended.ended_by_action_id
     from ended
     inner join customers
         on customers.tenant_id = ended.tenant_id

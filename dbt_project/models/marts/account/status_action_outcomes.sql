@@ -12,7 +12,7 @@ account_requests as (
 ),
 
 member_actions as (
-    select * from {{ ref('int_member_actions') }}
+    select * from {{ ref('int_member_action_outcomes') }}
 ),
 
 account_outcomes as (
