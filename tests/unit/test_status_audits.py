@@ -1,0 +1,132 @@
+"""The status audits (SPEC §11) fail, per tenant and with sample rows, when the candidate
+tables break a rule, and pass on clean candidates. Each check is forced to fail here on a
+hand-built candidate database; tests/e2e/test_billable_swing.py shows a failing night
+publishing nothing and ``--accept-swing`` publishing it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from customer_status.checks import status_audits as sa
+
+D = date(2026, 3, 31)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("""
+        create schema intermediate; create schema staging; create schema marts;
+        create table intermediate.int_customers_enriched (
+            tenant_id varchar, customer_id varchar, created_date date);
+        create table staging.stg_landing__tenants (tenant_id varchar, max_billable_swing double);
+        create table marts.customer_status (tenant_id varchar, customer_id varchar, as_of_date date);
+        create table marts.customer_status_history (
+            tenant_id varchar, customer_id varchar, valid_from date, valid_to date);
+        create table marts.status_counts_daily (
+            tenant_id varchar, date date, dimension varchar, value varchar, customers bigint);
+        create table marts.billable_counts_daily (
+            tenant_id varchar, date date, billable_customers bigint, customers bigint);
+        create table marts.status_changes (
+            tenant_id varchar, customer_id varchar, changed_on date, dimension varchar,
+            to_value varchar, reason varchar, actor varchar);
+        insert into staging.stg_landing__tenants values ('t1', 0.25), ('t2', null);
+        insert into intermediate.int_customers_enriched values
+            ('t1', 'c1', '2026-03-01'), ('t1', 'c2', '2026-03-10'), ('t2', 'c3', '2026-03-01');
+        insert into marts.customer_status values
+            ('t1', 'c1', '2026-03-31'), ('t1', 'c2', '2026-03-31'), ('t2', 'c3', '2026-03-31');
+        insert into marts.customer_status_history values
+            ('t1', 'c1', '2026-03-01', '2026-03-20'), ('t1', 'c1', '2026-03-20', null),
+            ('t1', 'c2', '2026-03-10', null), ('t2', 'c3', '2026-03-01', null);
+        insert into marts.status_counts_daily values
+            ('t1', '2026-03-30', 'status', 'active', 2), ('t1', '2026-03-30', 'member_status', 'active', 2),
+            ('t1', '2026-03-31', 'status', 'active', 2), ('t1', '2026-03-31', 'member_status', 'active', 2);
+        insert into marts.billable_counts_daily values
+            ('t1', '2026-03-30', 2, 2), ('t1', '2026-03-31', 2, 2);
+        insert into marts.status_changes values
+            ('t1', 'c1', '2026-03-20', 'lifecycle_status', 'sleeping', 'no payment for 60 days', 'system');
+    """)
+    yield con
+    con.close()
+
+
+def test_clean_candidates_pass(con):
+    results = [r for check in sa.CHECKS for r in check(con)] + sa.billable_swing(con, False)
+    assert all(r.passed for r in results), [r.describe() for r in results]
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        (
+            "update marts.customer_status_history set valid_from = '2026-03-21' "
+            "where customer_id = 'c1' and valid_from = '2026-03-20'",
+            "gap or overlap",
+        ),
+        (
+            "update marts.customer_status_history set valid_from = '2026-03-02' "
+            "where customer_id = 'c1' and valid_from = '2026-03-01'",
+            "does not start on the creation day",
+        ),
+        (
+            "update marts.customer_status_history set valid_to = '2026-03-25' "
+            "where customer_id = 'c2'",
+            "last range ends before the as-of date",
+        ),
+        (
+            "insert into marts.customer_status values ('t1', 'c2', '2026-03-31')",
+            "customer_status has 2 rows",
+        ),
+        (
+            "delete from marts.customer_status where customer_id = 'c2'",
+            "customer_status has 0 rows",
+        ),
+    ],
+)
+def test_one_row_per_customer_per_day_fails_for_its_tenant(con, statement, problem):
+    con.execute(statement)
+    failed = [r for r in sa.one_row_per_customer_per_day(con) if not r.passed]
+    assert [r.tenant_id for r in failed] == ["t1"], [r.describe() for r in failed]
+    assert any(problem in str(row) for row in failed[0].sample), failed[0].sample
+
+
+def test_statuses_that_do_not_add_up_fail(con):
+    con.execute(
+        "update marts.status_counts_daily set customers = 1 "
+        "where date = '2026-03-31' and dimension = 'member_status'"
+    )
+    [result] = sa.statuses_add_up(con)
+    assert not result.passed and result.tenant_id == "t1"
+    assert result.sample == [(date(2026, 3, 31), "member_status", 1, 2)]
+
+
+def test_a_change_without_reason_or_actor_fails(con):
+    con.execute(
+        "insert into marts.status_changes values "
+        "('t1', 'c2', '2026-03-15', 'member_status', 'inactive', '', 'staff:ann'), "
+        "('t1', 'c2', '2026-03-16', 'member_status', 'active', 'lifted', null)"
+    )
+    [result] = sa.every_status_change_has_reason_and_actor(con)
+    assert not result.passed and result.tenant_id == "t1" and len(result.sample) == 2
+
+
+def test_a_billable_swing_beyond_the_limit_fails_unless_accepted(con):
+    con.execute(
+        "update marts.billable_counts_daily set billable_customers = 1 where date = '2026-03-31'"
+    )
+    [refused] = sa.billable_swing(con, accept_swing=False)
+    assert not refused.passed and refused.tenant_id == "t1"
+    assert "2 -> 1" in refused.detail and "--accept-swing" in refused.detail
+    [accepted] = sa.billable_swing(con, accept_swing=True)
+    assert accepted.passed and "accepted by the operator" in accepted.detail
+
+
+def test_a_swing_within_the_limit_or_from_zero_passes(con):
+    con.execute(
+        "insert into marts.billable_counts_daily values "
+        "('t2', '2026-03-30', 0, 1), ('t2', '2026-03-31', 5, 5)"
+    )
+    assert all(r.passed for r in sa.billable_swing(con, accept_swing=False))
