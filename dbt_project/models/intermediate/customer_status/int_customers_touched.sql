@@ -7,8 +7,8 @@
     - merges: the survivor of a touched customer, and any customer it was ever merged into;
     - customers sharing a code or email with a touched customer (a status import that
       matched one of them may now be ambiguous);
-    - every customer of a tenant whose settings, labels, suppressions or status imports
-      changed.
+    - the customers that new status-import rows name (by id, code or email);
+    - every customer of a tenant whose settings, labels or suppressions changed.
 
     Without a previous build (or with --full-refresh) every customer is touched. The
     statuses of a customer are a pure function of its inputs (they do not depend on the
@@ -48,7 +48,7 @@ own_rows as (
 ),
 
 tenant_wide as (
-    {%- for source_name in ['tenants', 'status_labels', 'suppressions', 'status_imports'] %}
+    {%- for source_name in ['tenants', 'status_labels', 'suppressions'] %}
     select tenant_id from {{ source('landing', source_name) }}
     where _load_id > (select load_id from watermark)
     {% if not loop.last %}union{% endif %}
@@ -71,15 +71,51 @@ merge_partners as (
     where versions.merged_into is not null
 ),
 
-key_sharers as (
-    select others.tenant_id, others.customer_id
-    from customers as touched
+touched_keys as (
+    select customers.tenant_id, customers.code, customers.email
+    from customers
     inner join own_rows
-        on own_rows.tenant_id = touched.tenant_id
-        and own_rows.customer_id = touched.customer_id
+        on own_rows.tenant_id = customers.tenant_id
+        and own_rows.customer_id = customers.customer_id
+),
+
+key_sharers as (
+    -- two equi-joins, not one join on `code = ... or email = ...` (that is a nested loop)
+    select others.tenant_id, others.customer_id
+    from touched_keys
     inner join customers as others
-        on others.tenant_id = touched.tenant_id
-        and (others.code = touched.code or others.email = touched.email)
+        on others.tenant_id = touched_keys.tenant_id
+        and others.code = touched_keys.code
+    union
+    select others.tenant_id, others.customer_id
+    from touched_keys
+    inner join customers as others
+        on others.tenant_id = touched_keys.tenant_id
+        and others.email = touched_keys.email
+),
+
+imported as (
+    -- the customers that new status-import rows name, by id, code or email
+    select customers.tenant_id, customers.customer_id
+    from {{ source('landing', 'status_imports') }} as import_rows
+    inner join customers
+        on customers.tenant_id = import_rows.tenant_id
+        and customers.customer_id = import_rows.customer_id
+    where import_rows._load_id > (select load_id from watermark)
+    union
+    select customers.tenant_id, customers.customer_id
+    from {{ source('landing', 'status_imports') }} as import_rows
+    inner join customers
+        on customers.tenant_id = import_rows.tenant_id
+        and customers.code = import_rows.code
+    where import_rows._load_id > (select load_id from watermark)
+    union
+    select customers.tenant_id, customers.customer_id
+    from {{ source('landing', 'status_imports') }} as import_rows
+    inner join customers
+        on customers.tenant_id = import_rows.tenant_id
+        and customers.email = lower(import_rows.email)
+    where import_rows._load_id > (select load_id from watermark)
 ),
 
 final as (
@@ -88,6 +124,8 @@ final as (
     select tenant_id, customer_id from merge_partners
     union
     select tenant_id, customer_id from key_sharers
+    union
+    select tenant_id, customer_id from imported
     union
     select customers.tenant_id, customers.customer_id
     from customers
