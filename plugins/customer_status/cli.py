@@ -238,7 +238,9 @@ def _print_demo_results(paths: Paths) -> None:
     python = Path(sys.executable).with_name("python")
     console.print(
         f"\n  try: {python} -c \"import duckdb; print(duckdb.connect('{paths.warehouse}', "
-        "read_only=True).sql('select * from marts.pipeline_runs'))\""
+        "read_only=True).sql('select tenant_id, status, count(*) customers, "
+        "count(*) filter (is_billable) billable from marts.customer_status group by all "
+        "order by all'))\""
     )
 
 
