@@ -1,6 +1,7 @@
 """End to end, SPEC §11: a night whose billable count jumps beyond the tenant's
-``max_billable_swing`` publishes nothing and says which tenant; the same night with
-``--accept-swing`` publishes, and the run log records the acceptance."""
+``max_billable_swing`` publishes nothing (every published table stays exactly the previous
+night's) and says which tenant; the same night with ``--accept-swing`` publishes, and the run
+log records the acceptance."""
 
 from __future__ import annotations
 
@@ -87,13 +88,14 @@ def test_a_swing_beyond_the_limit_publishes_nothing_and_names_the_tenant(nights)
     assert refused.returncode != 0
     assert "billable_swing_within_limit" in output and "tenant t1" in output, output[-2000:]
     assert "2 -> 2" not in output and "4 -> 2" in output, output[-2000:]
-    assert nights["after_refusal"] == {"pipeline_runs"}, "only the run log reaches readers"
+    assert nights["before"]["customer_status"], "the previous night published statuses"
+    assert nights["after_refusal"] == nights["before"], "a refused night changed published tables"
 
 
 def test_an_accepted_swing_publishes_and_is_recorded(nights):
     """§11: with --accept-swing the night publishes and the run log says it was accepted."""
     assert nights["accepted"].returncode == 0, nights["accepted"].stdout[-3000:]
-    assert nights["runs"] == [("failed", False), ("published", True)]
+    assert nights["runs"] == [("published", False), ("failed", False), ("published", True)]
     assert nights["billable"] == [(_d("2026-03-30"), 4), (_d("2026-03-31"), 2)]
 
 
