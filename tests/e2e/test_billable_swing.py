@@ -29,23 +29,10 @@ FILES = {
 }
 
 
-def _run(root: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            CLI,
-            "run",
-            "--date",
-            "2026-03-31",
-            "--landing",
-            str(root / "landing"),
-            "--warehouse",
-            str(root / "warehouse.duckdb"),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _run(root: Path, *extra: str, day: str = "2026-03-31") -> subprocess.CompletedProcess:
+    command = [CLI, "run", "--date", day, "--landing", str(root / "landing")]
+    command += ["--warehouse", str(root / "warehouse.duckdb"), *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +42,11 @@ def nights(tmp_path_factory) -> dict:
         path = root / "landing" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
+    previous = _run(root, day="2026-03-30")
+    assert previous.returncode == 0, previous.stdout[-3000:]
+    before = _published(root)
     refused = _run(root)
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-        after_refusal = {
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts'"
-            ).fetchall()
-        }
+    after_refusal = _published(root)
     accepted = _run(root, "--accept-swing")
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         runs = con.execute(
@@ -73,12 +57,26 @@ def nights(tmp_path_factory) -> dict:
             "where date >= '2026-03-30' order by date"
         ).fetchall()
     return {
+        "before": before,
         "refused": refused,
         "after_refusal": after_refusal,
         "accepted": accepted,
         "runs": runs,
         "billable": billable,
     }
+
+
+def _published(root: Path) -> dict:
+    """Every published table but the run log, row by row."""
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' "
+                "and table_name <> 'pipeline_runs' order by 1"
+            ).fetchall()
+        ]
+        return {n: con.execute(f"select * from marts.{n} order by all").fetchall() for n in names}
 
 
 def test_a_swing_beyond_the_limit_publishes_nothing_and_names_the_tenant(nights):
