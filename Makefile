@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+SCALE  ?= s
 
 .PHONY: install demo test lint bench clean
 
@@ -20,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# S = 100k customers (a few minutes), M = 1M (about 10 min), L = 10M (hours): see docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python benchmarks/nightly.py --scale $(SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
