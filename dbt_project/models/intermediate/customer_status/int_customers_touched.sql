@@ -2,8 +2,9 @@
     loaded since the last build of `int_customer_status_segments` (its
     `built_through_load_id`), and everyone whose statuses can depend on such a row:
 
-    - the customer's own rows (customers, orders, subscription events, engagement, status
-      actions);
+    - the customer's own rows (customers, orders, subscription events, status actions, and
+      engagement where the tenant's reactivation trigger is any_engagement: elsewhere
+      engagement changes no status);
     - merges: the survivor of a touched customer, and any customer it was ever merged into;
     - customers sharing a code or email with a touched customer (a status import that
       matched one of them may now be ambiguous);
@@ -40,11 +41,19 @@ watermark as (
 ),
 
 own_rows as (
-    {%- for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions'] %}
+    {%- for source_name in ['customers', 'orders', 'subscription_events', 'status_actions'] %}
     select tenant_id, customer_id from {{ source('landing', source_name) }}
     where _load_id > (select load_id from watermark)
-    {% if not loop.last %}union{% endif %}
+    union
     {%- endfor %}
+    -- engagement only matters where it reactivates (reactivation_trigger any_engagement)
+    select engagement.tenant_id, engagement.customer_id
+    from {{ source('landing', 'engagement_events') }} as engagement
+    inner join (
+        select distinct tenant_id from customers where reactivation_trigger = 'any_engagement'
+    ) as engaging_tenants
+        on engaging_tenants.tenant_id = engagement.tenant_id
+    where engagement._load_id > (select load_id from watermark)
 ),
 
 tenant_wide as (
