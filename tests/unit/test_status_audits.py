@@ -33,6 +33,7 @@ def con():
         create table marts.status_changes (
             tenant_id varchar, customer_id varchar, changed_on date, dimension varchar,
             to_value varchar, reason varchar, actor varchar);
+        create table intermediate.int_run_parameters as select date '2026-03-31' as as_of_date;
         insert into staging.stg_landing__tenants values ('t1', 0.25), ('t2', null);
         insert into intermediate.int_customers_enriched values
             ('t1', 'c1', '2026-03-01'), ('t1', 'c2', '2026-03-10'), ('t2', 'c3', '2026-03-01');
@@ -122,6 +123,15 @@ def test_a_billable_swing_beyond_the_limit_fails_unless_accepted(con):
     assert "2 -> 1" in refused.detail and "--accept-swing" in refused.detail
     [accepted] = sa.billable_swing(con, accept_swing=True)
     assert accepted.passed and "accepted by the operator" in accepted.detail
+
+
+def test_a_date_before_any_customer_exists_passes(con):
+    """A backfill night before the first customer: no statuses, nothing missing."""
+    con.execute("update intermediate.int_run_parameters set as_of_date = '2026-02-01'")
+    con.execute("delete from marts.customer_status")
+    con.execute("delete from marts.customer_status_history")
+    results = sa.one_row_per_customer_per_day(con) + sa.billable_swing(con, False)
+    assert all(r.passed for r in results), [r.describe() for r in results]
 
 
 def test_a_swing_within_the_limit_or_from_zero_passes(con):

@@ -60,9 +60,9 @@ def one_row_per_customer_per_day(con: duckdb.DuckDBPyConnection) -> list[CheckRe
         existing as (
             select c.tenant_id, c.customer_id, s.n
             from intermediate.int_customers_enriched c
-            cross join (select max(as_of_date) as d from marts.customer_status) as_of
+            cross join intermediate.int_run_parameters as_of
             left join status_rows s using (tenant_id, customer_id)
-            where c.created_date <= coalesce(as_of.d, c.created_date)
+            where c.created_date <= as_of.as_of_date
         )
         select tenant_id, customer_id, valid_from, valid_to, problem
         from problems where problem is not null
@@ -116,7 +116,7 @@ def every_status_change_has_reason_and_actor(con: duckdb.DuckDBPyConnection) -> 
 
 
 SWING_SQL = """
-with as_of as (select max(as_of_date) as d from marts.customer_status),
+with as_of as (select as_of_date as d from intermediate.int_run_parameters),
 today as (
     select b.tenant_id, b.billable_customers
     from marts.billable_counts_daily b, as_of where b.date = as_of.d
