@@ -371,6 +371,23 @@ def run(
     return 0
 
 
+def write_csv_atomically(path: Path, header, rows) -> None:
+    """Write a CSV to a hidden temporary file beside ``path``, flush it to disk, then move it
+    in with ``os.replace``: a reader (a nightly run, a spreadsheet) sees the whole file or
+    none of it. The writer ends lines with \r\n, so fields holding \r or \n get quoted."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def write_action_file(
     landing: Path,
     tenant: str,
@@ -395,27 +412,21 @@ def write_action_file(
         now += timedelta(microseconds=1)
     requested_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     width = max(6, len(str(len(customer_ids))))  # ids sort in row order
-    temp = folder / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with temp.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)  # \r\n: fields holding \r or \n get quoted
-            writer.writerow(ACTION_COLUMNS)
-            for number, customer_id in enumerate(customer_ids, start=1):
-                row = {
-                    "tenant_id": tenant,
-                    "action_id": f"bulk-{stamp}-{number:0{width}d}",
-                    "customer_id": customer_id,
-                    "action": action,
-                    "status": status or "",
-                    "reason": reason,
-                    "actor": actor,
-                    "requested_at": requested_at,
-                    "source": "bulk",
-                }
-                writer.writerow([row.get(c, "") for c in ACTION_COLUMNS])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    rows = (
+        {
+            "tenant_id": tenant,
+            "action_id": f"bulk-{stamp}-{number:0{width}d}",
+            "customer_id": customer_id,
+            "action": action,
+            "status": status or "",
+            "reason": reason,
+            "actor": actor,
+            "requested_at": requested_at,
+            "source": "bulk",
+        }
+        for number, customer_id in enumerate(customer_ids, start=1)
+    )
+    write_csv_atomically(
+        path, ACTION_COLUMNS, ([row.get(c, "") for c in ACTION_COLUMNS] for row in rows)
+    )
     return path

@@ -18,12 +18,16 @@ that loads it. The command counts such customers so nobody is surprised.
 
 from __future__ import annotations
 
-import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bulk import PUBLISHED_TABLE, BulkError, open_published, require_tenant
+from .bulk import (
+    PUBLISHED_TABLE,
+    BulkError,
+    open_published,
+    require_tenant,
+    write_csv_atomically,
+)
 
 HEADER = ("Code", "Name", "Email", "Customer Status")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -66,21 +70,12 @@ def export_tenant(warehouse: Path, tenant: str, out: Path) -> ExportResult:
             """,
             [tenant],
         ).fetchall()
-    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    guarded = 0
-    try:
-        with temp.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
-            for code, name, email, member_status, _ in rows:
-                values = (code, name, email, MEMBER_STATUS_CELL.get(member_status, member_status))
-                guarded += sum(1 for v in values if v and v.startswith(FORMULA_STARTS))
-                writer.writerow([guard(v) for v in values])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out)
-    finally:
-        temp.unlink(missing_ok=True)
+    cells = [
+        (code, name, email, MEMBER_STATUS_CELL.get(member_status, member_status))
+        for code, name, email, member_status, _ in rows
+    ]
+    guarded = sum(1 for values in cells for v in values if v and v.startswith(FORMULA_STARTS))
+    write_csv_atomically(out, HEADER, ([guard(v) for v in values] for values in cells))
     return ExportResult(
         path=out,
         rows=len(rows),
