@@ -5,7 +5,7 @@
         config(materialized='incremental', incremental_strategy='append',
                pre_hook="{{ customer_status.delete_touched_customers() }}")
 
-    and join the model's customers to `int_customers_touched` when `is_incremental()` (with a
+    and filter the model's customers with `join_touched_customers` (with a
     `-- depends_on: {{ ref('int_customers_touched') }}` line: dbt parses refs with
     is_incremental() false).
     Dispatched: engines without DELETE (Spark on plain tables) rebuild with --full-refresh. -#}
@@ -23,3 +23,13 @@
     )
     {%- endif -%}
 {% endmacro %}
+
+{#- On an incremental run, keep only the touched customers' rows of `alias` (an inner join to
+    `int_customers_touched`); on a full build, nothing. -#}
+{% macro join_touched_customers(alias) -%}
+    {%- if is_incremental() %}
+    inner join {{ ref('int_customers_touched') }} as touched
+        on touched.tenant_id = {{ alias }}.tenant_id
+        and touched.customer_id = {{ alias }}.customer_id
+    {%- endif %}
+{%- endmacro %}

@@ -90,9 +90,5 @@ final as (
 )
 
 select final.* from final
-{% if is_incremental() %}
-inner join {{ ref('int_customers_touched') }} as touched
-    on touched.tenant_id = final.tenant_id
-    and touched.customer_id = final.customer_id
-{% endif %}
+{{ customer_status.join_touched_customers('final') }}
 where final.to_date is null or final.to_date > final.from_date

@@ -22,25 +22,14 @@ customers as (
 sequenced as (
     select
         actions.*,
-        lead(requested_at) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_action_at,
-        lead(action) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_action,
-        lead(action_id) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_action_id,
-        lead(reason) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_reason,
-        lead(actor) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_actor,
-        lead(source) over (
-            partition by tenant_id, customer_id order by requested_at, action_id
-        ) as next_source
+        lead(requested_at) over action_order as next_action_at,
+        lead(action) over action_order as next_action,
+        lead(action_id) over action_order as next_action_id,
+        lead(reason) over action_order as next_reason,
+        lead(actor) over action_order as next_actor,
+        lead(source) over action_order as next_source
     from actions
+    window action_order as (partition by tenant_id, customer_id order by requested_at, action_id)
 ),
 
 deactivations as (

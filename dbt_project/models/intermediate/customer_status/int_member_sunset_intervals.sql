@@ -13,11 +13,7 @@ with
 
 customers as (
     select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {% if is_incremental() %}
-    inner join {{ ref('int_customers_touched') }} as touched
-        on touched.tenant_id = customers.tenant_id
-        and touched.customer_id = customers.customer_id
-    {% endif %}
+    {{ customer_status.join_touched_customers('customers') }}
     where customers.sunset_after_days is not null
 ),
 
@@ -80,22 +76,17 @@ gaps as (
         touch_days.customer_id,
         touch_days.touch_date,
         customers.sunset_after_days,
-        lead(touch_days.touch_date) over (
-            partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
-        ) as next_touch_date,
-        lead(touch_days.touch_description) over (
-            partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
-        ) as next_touch_description,
-        lead(touch_days.touch_actor) over (
-            partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
-        ) as next_touch_actor,
-        lead(touch_days.touch_source) over (
-            partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
-        ) as next_touch_source
+        lead(touch_days.touch_date) over touch_order as next_touch_date,
+        lead(touch_days.touch_description) over touch_order as next_touch_description,
+        lead(touch_days.touch_actor) over touch_order as next_touch_actor,
+        lead(touch_days.touch_source) over touch_order as next_touch_source
     from touch_days
     inner join customers
         on customers.tenant_id = touch_days.tenant_id
         and customers.customer_id = touch_days.customer_id
+    window touch_order as (
+        partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
+    )
 ),
 
 final as (

@@ -21,11 +21,7 @@ engagement as (
 
 customers as (
     select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {% if is_incremental() %}
-    inner join {{ ref('int_customers_touched') }} as touched
-        on touched.tenant_id = customers.tenant_id
-        and touched.customer_id = customers.customer_id
-    {% endif %}
+    {{ customer_status.join_touched_customers('customers') }}
 ),
 
 from_payments as (
