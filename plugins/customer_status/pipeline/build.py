@@ -85,25 +85,26 @@ def project_fingerprint(paths: Paths) -> str:
     return digest.hexdigest()
 
 
-def needs_full_refresh(con: duckdb.DuckDBPyConnection, paths: Paths) -> bool:
-    """True when the last successful build ran another version of the dbt project (or none
-    ran yet), or the operator asked for it."""
+def needs_full_refresh(con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
+    """True when the last successful build ran another version of the dbt project than
+    ``fingerprint`` (or none ran yet), or the operator asked for it."""
     con.execute(BUILDS_DDL)
     if os.environ.get(FULL_REFRESH_ENV, "").strip() in ("1", "true", "yes"):
         return True
     last = con.execute(
         "select fingerprint from ops.dbt_builds order by built_at desc limit 1"
     ).fetchone()
-    return last is None or last[0] != project_fingerprint(paths)
+    return last is None or last[0] != fingerprint
 
 
 def record_build(
-    con: duckdb.DuckDBPyConnection, paths: Paths, run_id: str, full_refresh: bool
+    con: duckdb.DuckDBPyConnection, run_id: str, fingerprint: str, full_refresh: bool
 ) -> None:
+    """A successful build of the project with ``fingerprint`` (taken before it ran)."""
     con.execute(BUILDS_DDL)
     con.execute(
         "insert into ops.dbt_builds values (?, current_timestamp::timestamp, ?, ?)",
-        [run_id, project_fingerprint(paths), full_refresh],
+        [run_id, fingerprint, full_refresh],
     )
 
 

@@ -109,7 +109,8 @@ def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
-            full_refresh = dbt_build.needs_full_refresh(con, ctx.paths)
+            fingerprint = dbt_build.project_fingerprint(ctx.paths)
+            full_refresh = dbt_build.needs_full_refresh(con, fingerprint)
         dbt_build.run_dbt_build(
             ctx.paths,
             ctx.as_of_date.isoformat(),
@@ -117,7 +118,7 @@ def build(ctx: RunContext) -> None:
             full_refresh=full_refresh,
         )
         with work_db(ctx.paths) as con:
-            dbt_build.record_build(con, ctx.paths, ctx.run_id, full_refresh)
+            dbt_build.record_build(con, ctx.run_id, fingerprint, full_refresh)
 
 
 def audit(ctx: RunContext) -> dict:
