@@ -199,9 +199,9 @@ def _load_source_file(
             f"{', '.join(present) or 'no known columns'}",
             rows=_batch_rows(con),
         )
-    con.execute(
-        f"create or replace temp table checked as {rules.checked_query(source, present, ctx.started_at)}"
-    )
+    types = dict(con.execute("select column_name, column_type from (describe batch)").fetchall())
+    query = rules.checked_query(source, {c: types[c] for c in present}, ctx.started_at)
+    con.execute(f"create or replace temp table checked as {query}")
     return _commit_checked(
         con,
         ctx,

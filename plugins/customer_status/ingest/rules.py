@@ -51,10 +51,15 @@ def typed_expression(col: Column, raw: str) -> str:
     return raw
 
 
-def row_errors(col: Column, raw: str, typed: str, started_at: datetime) -> list[str]:
-    """SQL expressions, each a reason (text) or NULL, for one column of one row."""
+def row_errors(
+    col: Column, raw: str, typed: str, started_at: datetime, shown_raw: str | None = None
+) -> list[str]:
+    """SQL expressions, each a reason (text) or NULL, for one column of one row.
+
+    ``raw`` is the value as read (NULL when empty), ``shown_raw`` its text for messages
+    (default: ``raw`` itself, for text columns)."""
     name = col.name
-    shown = f"left({raw}, 60)"
+    shown = f"left({shown_raw or raw}, 60)"
     errors = []
     if col.required:
         errors.append(f"case when {raw} is null then '{name} is missing' end")
@@ -96,39 +101,92 @@ def raw_text(name: str, present: bool) -> str:
     return f"nullif(trim(cast({quote_ident(name)} as varchar)), '')"
 
 
-def checked_query(source: Source, present: list[str], started_at: datetime) -> str:
+# A Parquet column that already has the column's type skips the text round trip (a cast to
+# text and a parse back costs more than the rest of the rules together): DuckDB type of
+# the batch column -> the typed value.
+_NATIVE = {
+    "timestamp": {
+        "TIMESTAMP WITH TIME ZONE": "timezone('UTC', {c})",
+        "TIMESTAMP": "{c}",
+        "TIMESTAMP_NS": "cast({c} as timestamp)",
+        "TIMESTAMP_MS": "cast({c} as timestamp)",
+        "TIMESTAMP_S": "cast({c} as timestamp)",
+    },
+    "boolean": {"BOOLEAN": "{c}"},
+}
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+
+
+def _native_typed(col: Column, batch_type: str | None, value: str) -> str | None:
+    """The typed value straight from a natively typed batch column, or None (parse text)."""
+    if batch_type is None:
+        return None
+    if col.kind in ("integer", "amount", "ratio") and (
+        batch_type in _INTEGERS or batch_type.startswith("DECIMAL") or batch_type == "DOUBLE"
+    ):
+        return f"try_cast({value} as {col.sql_type})"  # NULL when it does not fit
+    template = _NATIVE.get(col.kind, {}).get(batch_type)
+    return template.format(c=value) if template else None
+
+
+def checked_query(source: Source, present: dict[str, str], started_at: datetime) -> str:
     """SELECT over ``batch``: typed columns, ``_row_number`` and ``_error`` (NULL = good row).
+
+    ``present`` maps the batch's known columns to their DuckDB types. The query has three
+    steps, so that each expression is computed once per row: the raw values (trimmed text,
+    or the native value of a typed Parquet column), the typed values, then the reasons.
 
     A row whose key (and version) repeats an earlier row of the same file with other values
     is rejected as a duplicate; an identical repeat is kept (staging collapses it).
     """
-    typed_cols, errors = [], ["_read_error"]
+    raws, typeds, errors = [], [], ["_read_error"]
     for col in source.columns:
-        raw = raw_text(col.name, col.name in present)
-        typed = typed_expression(col, raw)
-        typed_cols.append(f"{typed} as {quote_ident(col.name)}")
-        errors.extend(row_errors(col, raw, typed, started_at))
-    partition = ", ".join(quote_ident(k) for k in (*source.key, source.version_column) if k)
-    content = ", ".join(quote_ident(c.name) for c in source.columns)
+        raw_name = quote_ident(f"raw:{col.name}")
+        batch_type = present.get(col.name)
+        native = _native_typed(col, batch_type, raw_name)
+        if native is None:
+            raws.append(f"{raw_text(col.name, col.name in present)} as {raw_name}")
+            typed = typed_expression(col, raw_name)
+            errors.extend(row_errors(col, raw_name, quote_ident(col.name), started_at))
+        else:
+            raws.append(f"{quote_ident(col.name)} as {raw_name}")
+            typed = native
+            shown = f"cast({raw_name} as varchar)"
+            errors.extend(row_errors(col, raw_name, quote_ident(col.name), started_at, shown))
+        typeds.append(f"{typed} as {quote_ident(col.name)}")
+    columns = ", ".join(quote_ident(c.name) for c in source.columns)
+    key = [quote_ident(k) for k in (*source.key, source.version_column) if k]
     key_text = " || ', ' || ".join(
-        f"'{k}=' || coalesce(cast({quote_ident(k)} as varchar), '')" for k in source.key
+        f"'{k}=' || coalesce(cast(checked.{quote_ident(k)} as varchar), '')" for k in source.key
     )
     return f"""
-        with typed as (
-            select {", ".join(typed_cols)}, _row_number,
-                   nullif(concat_ws('; ', {", ".join(errors)}), '') as _row_error
+        with raw_values as (
+            select {", ".join(raws)}, _row_number, _read_error
             from batch
         ),
-        ranked as (
-            select *,
-                   first_value(_row_number) over w as _first_row,
-                   hash({content}) <> first_value(hash({content})) over w as _differs
+        typed as (
+            select {", ".join(typeds)}, raw_values.*
+            from raw_values
+        ),
+        checked as (
+            select {columns}, _row_number, hash({columns}) as _content,
+                   nullif(concat_ws('; ', {", ".join(errors)}), '') as _row_error
             from typed
-            window w as (partition by {partition} order by _row_number)
+        ),
+        -- keys (and versions) that appear more than once, with the first row's content
+        repeated as (
+            select {", ".join(key)}, min(_row_number) as _first_row,
+                   arg_min(_content, _row_number) as _first_content
+            from checked
+            group by {", ".join(key)}
+            having count(*) > 1
         )
-        select * exclude (_row_error, _first_row, _differs),
-               coalesce(_row_error, case when _differs then
+        select {", ".join(f"checked.{quote_ident(c.name)}" for c in source.columns)},
+               checked._row_number,
+               coalesce(checked._row_error, case when checked._content <> repeated._first_content then
                    'duplicate key (' || {key_text} || ') with other values than row '
-                   || _first_row || ' of the same file' end) as _error
-        from ranked
+                   || repeated._first_row || ' of the same file' end) as _error
+        from checked
+        left join repeated
+            on {" and ".join(f"repeated.{k} is not distinct from checked.{k}" for k in key)}
     """
