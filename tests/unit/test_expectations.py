@@ -33,6 +33,15 @@ def test_every_source_has_a_readable_suite(source):
             assert ("expect_column_values_to_be_in_set", column.name) in checked
         if column.kind == "timestamp":
             assert ("expect_column_values_to_be_between", column.name) in checked
+    # one version of a key per file: grouped by the source's key (and version) and the load
+    source_def = SOURCES[source]
+    key = [*source_def.key, *([source_def.version_column] if source_def.version_column else [])]
+    queries = [
+        e["kwargs"]["unexpected_rows_query"]
+        for e in expectations
+        if e["type"] == "unexpected_rows_expectation"
+    ]
+    assert f"group by {', '.join(key)}, _load_id having" in " ".join(queries)
 
 
 def test_gx_sql_path_on_duckdb_still_needs_and_accepts_the_patch():
@@ -65,14 +74,39 @@ def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch):
                    ('t1', 'o2', 'c1', '2026-10-01', -1.00, 'orders/x.csv', 2, 1),
                    ('t1', 'o3', null, '2099-01-01', 3.00, 'orders/x.csv', 3, 1)
         """)
+        con.execute(
+            "insert into raw.ingest_ledger values (2, 'customers', 'customers/x.csv', 'sha2', 10, "
+            "4, 4, 0, 'loaded', null, 'run-1', '2026-11-01', '2026-11-02')"
+        )
+        # c1: an email without a domain; c2: two versions of one key in one file; c3: an
+        # identical repeat, which is one record (not a failure)
+        con.execute("""
+            insert into raw.customers (tenant_id, customer_id, email, created_at, _source_file, _row_number, _load_id)
+            values ('t1', 'c1', 'ann-at-example.com', '2026-10-01', 'customers/x.csv', 1, 2),
+                   ('t1', 'c2', 'bo@example.com', '2026-10-01', 'customers/x.csv', 2, 2),
+                   ('t1', 'c2', 'bob@example.com', '2026-10-01', 'customers/x.csv', 3, 2),
+                   ('t1', 'c3', 'cy@example.com', '2026-10-01', 'customers/x.csv', 4, 2),
+                   ('t1', 'c3', 'cy@example.com', '2026-10-01', 'customers/x.csv', 5, 2)
+        """)
     # as the validate_imports step runs it: a child process (its DuckDB handle dies with it)
     report = gx_imports.validate_in_child("run-1", ctx.started_at)
-    failed = {e["rule"]: e["unexpected_count"] for e in report["results"] if not e["success"]}
-    assert failed == {
-        "amount is not negative": 1,
-        "customer_id is required": 1,
-        "created_at is not later than the run's start (+1 h)": 1,
+    failed = {
+        (e["source"], e["rule"]): e["unexpected_count"]
+        for e in report["results"]
+        if not e["success"]
     }
+    assert failed == {
+        ("orders", "amount is not negative"): 1,
+        ("orders", "customer_id is required"): 1,
+        ("orders", "created_at is not later than the run's start (+1 h)"): 1,
+        ("customers", "email is an email address (one @, a dot in the domain, no spaces)"): 1,
+        ("customers", "one version of a key per file (identical repeats collapse)"): 1,
+    }
+    samples = {e["rule"]: e["sample"] for e in report["results"] if not e["success"]}
+    assert samples["email is an email address (one @, a dot in the domain, no spaces)"] == [
+        "('t1', 'c1', 'ann-at-example.com')"
+    ]
+    assert "c2" in samples["one version of a key per file (identical repeats collapse)"][0]
     assert report["data_docs"].endswith("index.html")
     # the GX handle is gone with its process: the file can be opened for writing at once
     duckdb.connect(str(ctx.paths.work_db)).close()

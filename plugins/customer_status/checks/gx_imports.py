@@ -23,13 +23,11 @@ import duckdb
 
 from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
-from ..settings import PROJECT_ROOT, resolve_paths, tune
+from ..settings import PROJECT_ROOT, duckdb_memory_limit, resolve_paths
 from .results import CheckResult
 
 SUITES = Path(os.environ.get("CUSTOMER_STATUS_EXPECTATIONS") or PROJECT_ROOT / "expectations")
 CLOCK_TOLERANCE = timedelta(hours=1)
-# the rows under validation, one table per source, dropped by the step once GX is done
-BATCH_SCHEMA, BATCH_PREFIX = "ops", "validation_batch__"
 
 
 class _DuckDBDialect(str):
@@ -51,15 +49,6 @@ def patch_gx_for_duckdb() -> None:
         engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialect("duckdb"))
 
 
-def drop_batches(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove the batch tables of a validation (called by the step, after GX has exited)."""
-    for (table,) in con.execute(
-        "select table_name from duckdb_tables() where schema_name = ? and starts_with(table_name, ?)",
-        [BATCH_SCHEMA, BATCH_PREFIX],
-    ).fetchall():
-        con.execute(f"drop table {BATCH_SCHEMA}.{table}")
-
-
 def unpublished_loads(work_db: Path) -> dict[str, list[int]]:
     """Load ids per source of the files no published night has been checked with yet
     (this run's, and those of earlier runs that failed after loading)."""
@@ -76,15 +65,6 @@ def validate(run_id: str, started_at: datetime) -> dict:
     loads = unpublished_loads(paths.work_db)
     if not loads:
         return {"results": [], "data_docs": None}
-    # each batch is materialised once: GX runs one query per metric, and over a query asset
-    # every one of them would re-run the batch query (128 s -> see benchmarks/README.md at 1M)
-    with duckdb.connect(str(paths.work_db)) as con:
-        tune(con)
-        for source, load_ids in loads.items():
-            ids = ", ".join(str(i) for i in load_ids)
-            con.execute(
-                f"create or replace table {BATCH_SCHEMA}.{BATCH_PREFIX}{source} as {_batch_query(source, ids)}"
-            )
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -96,9 +76,12 @@ def validate(run_id: str, started_at: datetime) -> dict:
         shutil.rmtree(paths.work_dir / "gx" / stale, ignore_errors=True)
     context = gx.get_context(mode="file", project_root_dir=str(paths.work_dir))
     datasource = context.data_sources.add_or_update_sql(
-        name="work", connection_string=f"duckdb:///{paths.work_db}"
+        name="work",
+        connection_string=f"duckdb:///{paths.work_db}",
+        # the run's DuckDB settings (settings.tune), as connect-time config of GX's engine
+        kwargs={"connect_args": {"config": {"memory_limit": duckdb_memory_limit()}}},
     )
-    definitions = []
+    definitions, batch_queries = [], {}
     for source in loads:
         suite_json = json.loads((SUITES / f"{source}.json").read_text())
         suite = context.suites.add_or_update(
@@ -108,10 +91,12 @@ def validate(run_id: str, started_at: datetime) -> dict:
                 expectations=[_expectation(gx, e) for e in suite_json["expectations"]],
             )
         )
-        # a query asset: GX's table asset loses the schema name in some metrics on DuckDB
+        # a query asset (GX's table asset loses the schema name in some metrics on DuckDB):
+        # GX runs it as a subquery per metric, and DuckDB pushes the load filter into the scan
+        ids = ", ".join(str(i) for i in loads[source])
+        batch_queries[source] = f"select * from raw.{source} where _load_id in ({ids})"
         asset = datasource.add_query_asset(
-            name=f"{source}__loaded_this_run",
-            query=f"select * from {BATCH_SCHEMA}.{BATCH_PREFIX}{source}",
+            name=f"{source}__loaded_this_run", query=batch_queries[source]
         )
         batch = asset.add_batch_definition_whole_table("rows")
         definitions.append(
@@ -132,19 +117,25 @@ def validate(run_id: str, started_at: datetime) -> dict:
         expectation_parameters={"latest_allowed_timestamp": latest},
         run_id=gx.RunIdentifier(run_name=run_id),
     )
+    engine = datasource.get_execution_engine()
     out = []
     for validation in result.run_results.values():
         source = validation.suite_name.removeprefix("landing.")
         for r in validation.results:
             config = r.expectation_config
+            count, sample = _unexpected(r.result)
+            if not r.success and "unexpected_rows_query" in config.kwargs:
+                sample = _sample_rows(
+                    engine, config.kwargs["unexpected_rows_query"], batch_queries[source]
+                )
             out.append(
                 {
                     "source": source,
                     "expectation": config.type,
                     "rule": (config.meta or {}).get("rule", config.type),
                     "success": bool(r.success),
-                    "unexpected_count": r.result.get("unexpected_count"),
-                    "sample": [str(v) for v in (r.result.get("partial_unexpected_list") or [])][:5],
+                    "unexpected_count": count,
+                    "sample": sample,
                     "error": (r.exception_info or {}).get("exception_message")
                     if isinstance(r.exception_info, dict)
                     and r.exception_info.get("raised_exception")
@@ -152,19 +143,26 @@ def validate(run_id: str, started_at: datetime) -> dict:
                 }
             )
     docs = context.get_docs_sites_urls()
-    datasource.get_execution_engine().close()
+    engine.close()
     return {"results": out, "data_docs": docs[0]["site_url"] if docs else None}
 
 
-def _batch_query(source: str, load_ids: str) -> str:
-    """The rows this run loaded into ``raw.<source>``. Landing sources: distinct records
-    (an identical repeat in a file is one record); status imports: every row (each is an
-    action of its own)."""
-    if source == "status_imports":
-        return f"select * from raw.status_imports where _load_id in ({load_ids})"
-    return (
-        f"select distinct * exclude (_row_number) from raw.{source} where _load_id in ({load_ids})"
-    )
+def _unexpected(result: dict) -> tuple[int | None, list[str]]:
+    """How many rows or values failed, and up to 5 failing values of a column expectation
+    (an ``unexpected_rows_expectation`` reports only its count in the SUMMARY format)."""
+    count = result.get("unexpected_count", result.get("observed_value"))
+    return count, [str(v) for v in (result.get("partial_unexpected_list") or [])][:5]
+
+
+def _sample_rows(engine, unexpected_rows_query: str, batch_query: str) -> list[str]:
+    """Up to 5 rows of a failed ``unexpected_rows_expectation``, over the same batch (GX
+    keeps them only in its COMPLETE format, which would list every failing value of every
+    column expectation too)."""
+    import sqlalchemy as sa
+
+    query = unexpected_rows_query.replace("{batch}", f"({batch_query}) as batch")
+    rows = engine.execute_query(sa.text(f"select * from ({query}) as unexpected limit 5"))
+    return [str(tuple(row)) for row in rows.fetchall()]
 
 
 def _expectation(gx, spec: dict):

@@ -94,7 +94,6 @@ def validate_imports(ctx: RunContext) -> dict:
         results = gx_imports.check_results(report)
         failed = [r for r in results if not r.passed]
         with work_db(ctx.paths) as con:
-            gx_imports.drop_batches(con)
             runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
         for result in results:
             log.info(result.describe())
