@@ -1,7 +1,27 @@
-{#- Fails with every combination of `columns` that occurs more than once. -#}
-{% test unique_combination(model, columns) %}
+{#- Fails with every combination of `columns` that occurs more than once.
+
+    `only_new_loads: true` (for big incremental models with a `_load_id`) checks only the
+    combinations that rows loaded since the last build have (`int_run_parameters`): an
+    older combination was checked the night it arrived, and only a new row can repeat it.
+    On a full build that is every combination. -#}
+{% test unique_combination(model, columns, only_new_loads=false) %}
+    {%- if only_new_loads %}
+    with new_combinations as (
+        select distinct {{ columns | join(', ') }}
+        from {{ model }}
+        where _load_id > (select last_built_load_id from {{ ref('int_run_parameters') }})
+    )
+    select {% for column in columns %}tested.{{ column }}, {% endfor %}count(*) as occurrences
+    from {{ model }} as tested
+    inner join new_combinations
+        on {% for column in columns %}new_combinations.{{ column }} = tested.{{ column }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
+    group by {% for column in columns %}tested.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    having count(*) > 1
+    {%- else %}
     select {{ columns | join(', ') }}, count(*) as occurrences
     from {{ model }}
     group by {{ columns | join(', ') }}
     having count(*) > 1
+    {%- endif %}
 {% endtest %}

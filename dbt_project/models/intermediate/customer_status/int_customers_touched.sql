@@ -21,6 +21,8 @@
 {% endfor %}
 {% set segments = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_customer_status_segments') %}
 {% set full = segments is none or flags.FULL_REFRESH %}
+-- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
+-- depends_on: {{ ref('int_run_parameters') }}
 
 with
 
@@ -37,7 +39,7 @@ final as (
 {% else %}
 
 watermark as (
-    select coalesce(max(built_through_load_id), -1) as load_id from {{ segments }}
+    select last_built_load_id as load_id from {{ ref('int_run_parameters') }}
 ),
 
 own_rows as (
