@@ -57,17 +57,9 @@ touches as (
 ),
 
 touch_days as (
-    -- one row per customer and day touched (the first touch of the day names it)
-    select * from (
-        select
-            touches.*,
-            row_number() over (
-                partition by tenant_id, customer_id, touch_date
-                order by touch_description
-            ) as touch_rank
-        from touches
-    ) as ranked
-    where touch_rank = 1
+    -- one row per customer and day touched; dates only (most customers are touched on many
+    -- days, and few of those touches end a sunset: descriptions are looked up for those)
+    select distinct tenant_id, customer_id, touch_date from touches
 ),
 
 gaps as (
@@ -76,35 +68,58 @@ gaps as (
         touch_days.customer_id,
         touch_days.touch_date,
         customers.sunset_after_days,
-        lead(touch_days.touch_date) over touch_order as next_touch_date,
-        lead(touch_days.touch_description) over touch_order as next_touch_description,
-        lead(touch_days.touch_actor) over touch_order as next_touch_actor,
-        lead(touch_days.touch_source) over touch_order as next_touch_source
+        lead(touch_days.touch_date) over (
+            partition by touch_days.tenant_id, touch_days.customer_id
+            order by touch_days.touch_date
+        ) as next_touch_date
     from touch_days
     inner join customers
         on customers.tenant_id = touch_days.tenant_id
         and customers.customer_id = touch_days.customer_id
-    window touch_order as (
-        partition by touch_days.tenant_id, touch_days.customer_id order by touch_days.touch_date
-    )
+),
+
+sunsets as (
+    select * from gaps
+    where next_touch_date is null
+        or next_touch_date > {{ customer_status.add_days('touch_date', 'sunset_after_days') }}
+),
+
+ending_touches as (
+    -- the touch that ends a sunset: the first of its day by description
+    select * from (
+        select
+            touches.*,
+            row_number() over (
+                partition by touches.tenant_id, touches.customer_id, touches.touch_date
+                order by touches.touch_description
+            ) as touch_rank
+        from touches
+        inner join sunsets
+            on sunsets.tenant_id = touches.tenant_id
+            and sunsets.customer_id = touches.customer_id
+            and sunsets.next_touch_date = touches.touch_date
+    ) as ranked
+    where touch_rank = 1
 ),
 
 final as (
     select
-        tenant_id,
-        customer_id,
-        {{ customer_status.add_days('touch_date', 'sunset_after_days') }} as from_date,
-        next_touch_date as to_date,
+        sunsets.tenant_id,
+        sunsets.customer_id,
+        {{ customer_status.add_days('sunsets.touch_date', 'sunsets.sunset_after_days') }} as from_date,
+        sunsets.next_touch_date as to_date,
         {{ dbt.concat([
             "'no reactivating event or activation for '",
-            'cast(sunset_after_days as ' ~ dbt.type_string() ~ ')', "' days'"
+            'cast(sunsets.sunset_after_days as ' ~ dbt.type_string() ~ ')', "' days'"
         ]) }} as reason,
-        next_touch_description as end_reason,
-        next_touch_actor as end_actor,
-        next_touch_source as end_source
-    from gaps
-    where next_touch_date is null
-        or next_touch_date > {{ customer_status.add_days('touch_date', 'sunset_after_days') }}
+        ending_touches.touch_description as end_reason,
+        ending_touches.touch_actor as end_actor,
+        ending_touches.touch_source as end_source
+    from sunsets
+    left join ending_touches
+        on ending_touches.tenant_id = sunsets.tenant_id
+        and ending_touches.customer_id = sunsets.customer_id
+        and ending_touches.touch_date = sunsets.next_touch_date
 )
 
 select * from final
