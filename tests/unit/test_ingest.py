@@ -92,8 +92,13 @@ def test_each_bad_row_is_rejected_with_its_reason(landing, bad_row, reason):
             "tenant_id,timezone\nt9,Mars/Olympus\n",
             "timezone 'Mars/Olympus' is not a known time zone",
         ),
+        (
+            "tenants",
+            "tenant_id,activity_window_days\nt9,2.5\n",
+            "activity_window_days '2.5' is not a whole number",
+        ),
     ],
-    ids=["bad_email", "unknown_enum", "bad_boolean", "bad_timezone"],
+    ids=["bad_email", "unknown_enum", "bad_boolean", "bad_timezone", "fraction_for_whole_number"],
 )
 def test_rule_violations_in_other_sources(landing, source, content, reason):
     landing.write(f"{source}/x.csv", content)

@@ -42,7 +42,12 @@ def typed_expression(col: Column, raw: str) -> str:
             f"case when lower({raw}) in {_in_list(TRUE_WORDS)} then true "
             f"when lower({raw}) in {_in_list(FALSE_WORDS)} then false end"
         )
-    if col.kind in ("integer", "amount", "ratio"):
+    if col.kind == "integer":
+        # DuckDB casts the text '2.5' to the integer 3: only whole numbers are whole numbers
+        return (
+            f"case when regexp_full_match({raw}, '[+-]?[0-9]+') then try_cast({raw} as bigint) end"
+        )
+    if col.kind in ("amount", "ratio"):
         return f"try_cast({raw} as {col.sql_type})"
     if col.kind in ("enum", "lower", "email"):
         return f"lower({raw})"
@@ -121,8 +126,10 @@ def _native_typed(col: Column, batch_type: str | None, value: str) -> str | None
     """The typed value straight from a natively typed batch column, or None (parse text)."""
     if batch_type is None:
         return None
-    if col.kind in ("integer", "amount", "ratio") and (
-        batch_type in _INTEGERS or batch_type.startswith("DECIMAL") or batch_type == "DOUBLE"
+    numeric = batch_type in _INTEGERS or batch_type.startswith("DECIMAL") or batch_type == "DOUBLE"
+    # a whole-number column takes integer types only: 2.5 must be rejected, not rounded
+    if (col.kind == "integer" and batch_type in _INTEGERS) or (
+        col.kind in ("amount", "ratio") and numeric
     ):
         return f"try_cast({value} as {col.sql_type})"  # NULL when it does not fit
     template = _NATIVE.get(col.kind, {}).get(batch_type)
