@@ -2,16 +2,17 @@
 
 Every reader produces the relation ``batch`` with the file's columns under normalised names
 (trimmed, lower case), ``_row_number`` (1-based data row, header not counted, blank lines
-skipped) and ``_read_error`` (why a row could not even be read, else NULL). CSV and JSONL
-are read in Python so that each row keeps its number and a broken row is a reject, not a
-failed file; Parquet is read by DuckDB directly. A file that cannot be read at all raises
-``FileRejected`` with a reason a person understands.
+skipped) and ``_read_error`` (why a row could not even be read, else NULL), so that each row
+keeps its number and a broken row is a reject, not a failed file. CSV is read in Python;
+JSONL is split into lines and parsed by set-based DuckDB SQL (its results match Python's
+``json`` module, see ``_read_jsonl``); Parquet is read by DuckDB directly. A file that cannot
+be read at all raises ``FileRejected`` with a reason a person understands.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def read_batch(con: duckdb.DuckDBPyConnection, path: Path, wanted: Iterable[str]
     if suffix == ".csv":
         return _load_rows(con, *_csv_rows(path, tuple(wanted)))
     if suffix == ".jsonl":
-        return _load_rows(con, *_jsonl_rows(path, tuple(wanted)))
+        return _read_jsonl(con, path, list(wanted))
     raise FileRejected(
         f"unsupported file type '{path.suffix or '(none)'}': landing files must be "
         + ", ".join(SUPPORTED)
@@ -103,6 +104,280 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     except duckdb.Error as exc:
         raise FileRejected(f"not a readable Parquet file: {_first_line(exc)}") from exc
     return list(seen)
+
+
+# --- JSONL ------------------------------------------------------------------------------
+# One JSON object per line, read by set-based DuckDB SQL in three steps: the file is split into
+# its non-blank lines (``_jsonl_lines``); the distinct key lists of the objects are collected
+# (a file has few); then every line is parsed and the wanted values are picked out as text.
+# If each column is filled by one key spelling and no object repeats a key (the normal case),
+# the values are looked up by key; otherwise keys are matched object by object (slower).
+#
+# The result is the one the old line-by-line Python reader gave (``json.loads`` per line),
+# because DuckDB is made to agree with Python where they differ:
+# * what a line is: Python splits on \n, \r\n and a lone \r (universal newlines), drops one
+#   BOM at the start of the file, and skips lines that ``str.strip()`` leaves empty;
+# * which lines are valid: DuckDB also accepts trailing commas ``[1,]`` and NaN/Infinity in any
+#   spelling (``nan``, ``-inf``), Python does not: such lines are rejected here too;
+# * how a value becomes text: ``str()`` of the Python value (``True`` -> 'true', ``1e3`` ->
+#   '1000.0', ``1e16`` -> '1e+16': DuckDB's DOUBLE to VARCHAR cast spells floats as Python);
+# * which key fills a column: keys are normalised like column names (``normalise``); a key
+#   repeated in an object keeps its first place and its last value (a Python dict), and of
+#   two keys that give the same name the later one wins.
+#
+# Known differences, all in lines that never occur in valid landing data:
+# * a nested object or array is ``json.dumps(value, sort_keys=True)`` in Python; here it is
+#   DuckDB's text with sorted keys and the same ", " / ": " separators, but non-ASCII
+#   characters are not \u-escaped, floats inside it keep DuckDB's spelling (1e-7, not 1e-07)
+#   and a key repeated inside it is kept twice (Python keeps the last);
+# * a string with a lone UTF-16 surrogate escape ("\ud800") is invalid JSON to DuckDB: the
+#   line is a reject (the old reader loaded it, or crashed if the value was in a wanted column);
+# * the detail of an invalid line's error: DuckDB only says whether a line parses.
+
+# Python's str.strip() whitespace (str.isspace): a line of only these is blank.
+_WHITESPACE = quote_literal(
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_BOM = "chr(65279)"
+
+# The non-blank lines with their line index ``n`` (blank lines are not rows: ``n`` has gaps
+# only if the file has blank lines before its last row).
+_JSONL_LINES = f"""
+    create or replace temp table _jsonl_lines as
+    with file as (
+        -- universal newlines: a lone \\r ends a line too; \\r\\n becomes \\n\\n, whose empty
+        -- second line is blank
+        select case when contains(content, chr(13)) then replace(content, chr(13), chr(10))
+                    else content end as text
+        from read_text($path)
+    ),
+    split as (
+        select unnest(lines) as line, generate_subscripts(lines, 1) as n
+        from (select string_split(text, chr(10)) as lines from file)
+    ),
+    lines as (
+        select n, case when n = 1 and starts_with(line, {_BOM}) then substr(line, 2)
+                       else line end as line
+        from split
+    )
+    select n, line
+    from lines
+    -- trim() with a long character list is slow: only a line that starts with whitespace
+    -- can be blank
+    where line <> ''
+      and (not contains({_WHITESPACE}, left(line, 1)) or trim(line, {_WHITESPACE}) <> '')
+"""
+
+
+def _matches(text: str, pattern: str) -> str:
+    return f"regexp_matches({text}, {quote_literal(pattern)})"
+
+
+# Valid for DuckDB but not for Python: a trailing comma, or NaN/Infinity spelled other than
+# NaN, Infinity, -Infinity. Cheap tests find the few candidate lines: a literal follows ':' in
+# an object, '[' or ',' in an array, or starts the line (the tests may also match inside a
+# string; RE2 scans a pattern led by one literal character far faster than one led by a
+# class). The exact test looks at the line with its strings blanked out (its "skeleton").
+_TRAILING_COMMA = r",[ \t]*[\]}]"
+_MAYBE_LENIENT = " or ".join(
+    [
+        _matches("line", _TRAILING_COMMA),
+        _matches("line", r":[ \t]*-?[nNiI]"),
+        _matches("line", r"^[ \t]*-?[nNiI]"),
+        "(contains(line, '[') and " + _matches("line", r"[\[,][ \t]*-?[nNiI]") + ")",
+    ]
+)
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_SKELETON = f"regexp_replace(line, {quote_literal(_STRING)}, '\"\"', 'g')"
+_LENIENT = f"""(
+    {_matches(_SKELETON, _TRAILING_COMMA)}
+    or not list_has_all(['true', 'false', 'null', 'NaN', 'Infinity', '-Infinity', 'e', 'E'],
+                        regexp_extract_all({_SKELETON}, '-?[A-Za-z]+')))"""
+# CASE, not AND: DuckDB runs the exact test on the candidate lines only.
+_PYTHON_VALID = f"""json_valid(line)
+    and not case when {_MAYBE_LENIENT} then {_LENIENT} else false end"""
+
+# Every key of the (DuckDB-)valid objects, and whether an object repeats a key. An object's
+# key list is its "shape"; a file has few shapes, so they are collected first.
+_JSONL_KEYS = """
+    with shapes as materialized (
+        select distinct json_keys(line) as _keys from _jsonl_lines where json_valid(line)
+    )
+    select (select list(distinct k) from (select unnest(_keys) as k from shapes)),
+           (select coalesce(bool_or(len(list_distinct(_keys)) < len(_keys)), false) from shapes)
+"""
+
+# The general case, per object. ``_NAMES``: the name each key gives (``normalise`` in SQL).
+# Keys of printable ASCII without spaces and capitals are their own names; only others are
+# normalised (slow). DuckDB's lower() equals Python's str.lower() character by character
+# except for U+0130 (Python: 'i' + U+0307). ``_FIRST_NAMES``: the same, NULL where a key
+# repeats an earlier one, for Python keeps a repeated key at its first place (with its last
+# value), and of two keys giving the same name the later one wins.
+_PLAIN_KEYS = r"[!-@\[-~\x01]*"
+_NAMES = f"""case
+    when regexp_full_match(array_to_string(_keys, chr(1)), {quote_literal(_PLAIN_KEYS)}) then _keys
+    else list_transform(_keys, lambda k: lower(trim(
+        replace(replace(k, {_BOM}, ''), chr(304), 'i' || chr(775)), {_WHITESPACE})))
+end"""
+_FIRST_NAMES = """case
+    when len(list_distinct(_keys)) = len(_keys) then _names
+    else list_transform(_names, lambda name, i: case when list_position(_keys, _keys[i]) = i then name end)
+end"""
+
+# Compact JSON -> Python's ", " and ": " separators, skipping whole strings: each match is a
+# run of strings and other characters up to the next separator (or the end).
+_SEPARATED = quote_literal(f'((?:{_STRING}|[^",:])*)([,:]|$)')
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
+    # JSON lines carry their own keys: keep every wanted column, absent ones are NULL.
+    try:
+        con.execute(_JSONL_LINES, {"path": _glob_literal(path)})
+    except duckdb.InvalidInputException as exc:
+        if "UTF-8" not in str(exc):
+            raise
+        raise _not_utf8(path) from exc
+    try:
+        keys, repeated = con.execute(_JSONL_KEYS).fetchone()
+        # Without blank lines before the last row, the line index is the row number (and
+        # numbering with a window, which sorts, is not needed).
+        (gapless,) = con.execute(
+            "select count(*) = coalesce(max(n), 0) from _jsonl_lines"
+        ).fetchone()
+        row_number = "n" if gapless else "row_number() over (order by n)"
+        sources = None if repeated else _key_per_column(keys or [], wanted)
+        con.execute(_jsonl_batch_sql(wanted, row_number, sources))
+    finally:
+        con.execute("drop table if exists _jsonl_lines")
+    return wanted
+
+
+def _key_per_column(keys: list[str], wanted: list[str]) -> dict[str, str] | None:
+    """The one key that fills each wanted column found in the file, or None if a column has
+    keys of more than one spelling (which one fills it then depends on the object)."""
+    found: dict[str, str] = {}
+    for key in keys:
+        name = normalise(key)
+        if name in wanted:
+            if name in found:
+                return None
+            found[name] = key
+    return found
+
+
+def _jsonl_batch_sql(wanted: list[str], row_number: str, sources: dict[str, str] | None) -> str:
+    """SQL creating ``batch`` from ``_jsonl_lines``.
+
+    Per object, ``_types`` and ``_texts`` list JSON types and texts of values, and the column
+    ``_at:<name>`` is the list position of the value for column <name>. With ``sources`` (the
+    one key for each column found, no repeated keys) the lists hold those keys' values, by
+    JSON pointer. Without, they hold all values in key order.
+    """
+    if sources is None:
+        named = f"""select *, list_reverse({_FIRST_NAMES}) as _reversed
+            from (select *, {_NAMES} as _names
+                  from (select *, json_keys(_object) as _keys from objects))"""
+        # the key (at its first place) that wins the name, then that key's last place
+        positions = [
+            f"len(_keys) + 1 - list_position(list_reverse(_keys), _keys[len(_keys) + 1 - "
+            f"list_position(_reversed, {quote_literal(w)})])"
+            for w in wanted
+        ]
+        values = (
+            "json_type(_object, '$.*') as _types, json_extract_string(_object, '$.*') as _texts"
+        )
+    else:
+        named = "select * from objects"
+        index = {name: str(i) for i, name in enumerate(sources, start=1)}
+        positions = [index.get(w, "null") for w in wanted]
+        pointers = "[" + ", ".join(quote_literal(_json_pointer(k)) for k in sources.values()) + "]"
+        values = (
+            f"json_type(_object, {pointers}) as _types, "
+            f"json_extract_string(_object, {pointers}) as _texts"
+            if sources
+            else "null::varchar[] as _types, null::varchar[] as _texts"
+        )
+    at = "".join(f"{p} as {_at(w)}, " for p, w in zip(positions, wanted, strict=True))
+    columns = "".join(
+        f"{_python_text(f'_types[{_at(w)}]', f'_texts[{_at(w)}]')} as {quote_ident(w)}, "
+        for w in wanted
+    )
+    return f"""
+        create temp table batch as
+        with checked as (
+            select {row_number} as _row_number, line, {_PYTHON_VALID} as _valid
+            from _jsonl_lines
+        ),
+        objects as (
+            -- a valid JSON line is an object if it starts with '{{' after JSON whitespace
+            -- (ltrim() is slow: only for a line that starts with a space or a tab)
+            select _row_number, _valid,
+                   case when _valid and (left(line, 1) = '{{'
+                                         or left(line, 1) in (' ', chr(9))
+                                            and starts_with(ltrim(line, ' ' || chr(9)), '{{'))
+                        then line end as _object
+            from checked
+        ),
+        named as ({named}),
+        positioned as (
+            select {at}{values}, _row_number, _valid, _object from named
+        )
+        select {columns}_row_number,
+               case when not _valid then
+                        'the line is not valid JSON (it does not parse as one JSON value)'
+                    when _object is null then 'the line is JSON but not an object ({{...}})'
+               end as _read_error
+        from positioned
+    """
+
+
+def _at(column: str) -> str:
+    return quote_ident(f"_at:{column}")
+
+
+def _json_pointer(key: str) -> str:
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _python_text(json_type: str, text: str) -> str:
+    """SQL for Python's ``str()`` of a parsed JSON value, from its JSON type and
+    ``json_extract_string`` text (strings unescaped, NULL for null, 'true'/'false').
+
+    An integer keeps its digits, even one too big for 64 bits that DuckDB calls a DOUBLE
+    (Python's int has no size limit); any other number is a float, and DuckDB's DOUBLE cast
+    spells it as Python's repr does (shortest round-trip digits, '1000.0', '1e+16', 'inf').
+    """
+    return f"""case {json_type}
+            when 'DOUBLE' then case when regexp_full_match({text}, '-?[0-9]+') then {text}
+                                    else cast(cast({text} as double) as varchar) end
+            when 'OBJECT' then {_nested_text(text)}
+            when 'ARRAY' then {_nested_text(text)}
+            else {text}
+        end"""
+
+
+def _nested_text(text: str) -> str:
+    spaced = f"regexp_replace(json_normalize({text})::varchar, {_SEPARATED}, '\\1\\2 ', 'g')"
+    return f"rtrim({spaced}, ' ')"
+
+
+def _glob_literal(path: Path) -> str:
+    # read_text() takes a glob pattern: match '[', '*' and '?' in a file name literally.
+    return re.sub(r"([\[*?])", r"[\1]", str(path))
+
+
+def _not_utf8(path: Path) -> FileRejected:
+    # The error path only: find the first undecodable byte the way the reader counts lines.
+    number = 0
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for line in handle:
+                if line.strip():
+                    number += 1
+    except UnicodeDecodeError as exc:
+        return _unreadable_text(exc, number + 1)
+    return FileRejected("not UTF-8 text: DuckDB cannot read it as UTF-8")
 
 
 Rows = Iterator[tuple[int, dict[str, str | None], str | None]]
@@ -151,46 +426,6 @@ def _csv_rows(path: Path, wanted: tuple[str, ...]) -> tuple[list[str], Rows]:
             handle.close()
 
     return [n for _, n in keep], rows()
-
-
-def _jsonl_rows(path: Path, wanted: tuple[str, ...]) -> tuple[list[str], Rows]:
-    # JSON lines carry their own keys: keep every wanted column, absent ones are NULL.
-    def rows() -> Rows:
-        number = 0
-        try:
-            with path.open(encoding="utf-8-sig") as handle:
-                for line in handle:
-                    if not line.strip():
-                        continue
-                    number += 1
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield (
-                            number,
-                            {},
-                            f"the line is not valid JSON ({exc.msg} at column {exc.colno})",
-                        )
-                        continue
-                    if not isinstance(obj, dict):
-                        yield number, {}, "the line is JSON but not an object ({...})"
-                        continue
-                    values = {normalise(k): _json_text(v) for k, v in obj.items()}
-                    yield number, {n: values.get(n) for n in wanted}, None
-        except UnicodeDecodeError as exc:
-            raise _unreadable_text(exc, number + 1) from exc
-
-    return list(wanted), rows()
-
-
-def _json_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, columns: list[str], rows: Rows) -> list[str]:
