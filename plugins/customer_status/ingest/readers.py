@@ -82,7 +82,7 @@ def read_batch(con: duckdb.DuckDBPyConnection, path: Path, wanted: Iterable[str]
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    scan = f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
+    scan = f"read_parquet({quote_literal(_glob_literal(path))}, file_row_number = true)"
     try:
         described = con.execute(f"describe select * from {scan}").fetchall()
     except duckdb.Error as exc:

@@ -1,4 +1,5 @@
-"""Reading a JSONL landing file into ``batch`` (``readers.read_batch``, done in DuckDB SQL).
+"""Reading landing files into ``batch`` (``readers.read_batch``): JSONL done in DuckDB SQL, and
+file names taken literally (DuckDB's readers take glob patterns).
 
 The reader must give what the former line-by-line Python reader gave (``json.loads`` per line,
 ``str()`` of each value): these tests pin that behaviour with expected values.
@@ -213,3 +214,11 @@ def test_glob_characters_in_the_file_name_are_literal(con, tmp_path):
     (tmp_path / "e1.jsonl").write_text('{"tenant_id": "wrong file"}\n')
     rows = read(con, tmp_path, '{"tenant_id": "right file"}\n', ["tenant_id"], name="e[1].jsonl")
     assert rows == [("right file", 1, None)]
+
+
+def test_glob_characters_in_a_parquet_file_name_are_literal(con, tmp_path):
+    # the same trap as read_text: read_parquet takes a pattern too
+    con.execute(f"copy (select 'wrong file' as tenant_id) to '{tmp_path / 'p1.parquet'}'")
+    con.execute(f"copy (select 'right file' as tenant_id) to '{tmp_path / 'p[1].parquet'}'")
+    assert read_batch(con, tmp_path / "p[1].parquet", ["tenant_id"]) == ["tenant_id"]
+    assert con.execute("select tenant_id from batch").fetchall() == [("right file",)]
