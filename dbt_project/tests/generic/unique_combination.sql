@@ -3,13 +3,22 @@
     `only_new_loads: true` (for big incremental models with a `_load_id`) checks only the
     combinations that rows loaded since the last build have (`int_run_parameters`): an
     older combination was checked the night it arrived, and only a new row can repeat it.
-    On a full build that is every combination. -#}
+    On a full build (no previous build) that is every combination: the plain check runs. -#}
 {% test unique_combination(model, columns, only_new_loads=false) %}
+    {%- set last_built_load_id = -1 %}
     {%- if only_new_loads %}
+    -- depends_on: {{ ref('int_run_parameters') }}
+    {%- endif %}
+    {%- if only_new_loads and execute %}
+        {%- set last_built_load_id = run_query(
+            'select last_built_load_id from ' ~ ref('int_run_parameters')
+        ).columns[0].values()[0] %}
+    {%- endif %}
+    {%- if last_built_load_id >= 0 %}
     with new_combinations as (
         select distinct {{ columns | join(', ') }}
         from {{ model }}
-        where _load_id > (select last_built_load_id from {{ ref('int_run_parameters') }})
+        where _load_id > {{ last_built_load_id }}
     )
     select {% for column in columns %}tested.{{ column }}, {% endfor %}count(*) as occurrences
     from {{ model }} as tested
