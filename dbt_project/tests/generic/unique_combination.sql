@@ -10,9 +10,11 @@
     -- depends_on: {{ ref('int_run_parameters') }}
     {%- endif %}
     {%- if only_new_loads and execute %}
-        {%- set last_built_load_id = run_query(
+        {#- no row under `dbt build --empty`: check everything (nothing) -#}
+        {%- set found = run_query(
             'select last_built_load_id from ' ~ ref('int_run_parameters')
-        ).columns[0].values()[0] %}
+        ).columns[0].values() %}
+        {%- set last_built_load_id = found[0] if found | length > 0 else -1 %}
     {%- endif %}
     {%- if last_built_load_id >= 0 %}
     with new_combinations as (
