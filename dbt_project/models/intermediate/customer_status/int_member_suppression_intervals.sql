@@ -22,12 +22,35 @@ customers as (
     where email is not null
 ),
 
+email_domains as (
+    select distinct tenant_id, email_domain from customers
+),
+
+suppressed_domains as (
+    -- the customers' domains that a suppressed domain covers (itself or a parent domain).
+    -- Matched on the few distinct domains, then joined to customers on equality: an OR or
+    -- suffix condition in the join with customers is one comparison per customer and entry
+    -- (49 s at 10M customers)
+    select
+        email_domains.email_domain,
+        suppressions.*
+    from email_domains
+    inner join suppressions
+        on suppressions.tenant_id = email_domains.tenant_id
+        and suppressions.kind = 'domain'
+        and (
+            email_domains.email_domain = suppressions.value
+            or {{ dbt.right('email_domains.email_domain', dbt.length('suppressions.value') ~ ' + 1') }}
+                = {{ dbt.concat(["'.'", 'suppressions.value']) }}
+        )
+),
+
 matches as (
     select
         customers.tenant_id,
         customers.customer_id,
         customers.timezone,
-        case suppressions.kind when 'email' then 'suppressed_email' else 'suppressed_domain' end as fact,
+        'suppressed_email' as fact,
         suppressions.value,
         suppressions.added_at,
         suppressions.removed_at,
@@ -36,17 +59,23 @@ matches as (
     from customers
     inner join suppressions
         on suppressions.tenant_id = customers.tenant_id
-        and (
-            (suppressions.kind = 'email' and suppressions.value = customers.email)
-            or (
-                suppressions.kind = 'domain'
-                and (
-                    customers.email_domain = suppressions.value
-                    or {{ dbt.right('customers.email_domain', dbt.length('suppressions.value') ~ ' + 1') }}
-                        = {{ dbt.concat(["'.'", 'suppressions.value']) }}
-                )
-            )
-        )
+        and suppressions.value = customers.email
+    where suppressions.kind = 'email'
+    union all
+    select
+        customers.tenant_id,
+        customers.customer_id,
+        customers.timezone,
+        'suppressed_domain' as fact,
+        suppressed_domains.value,
+        suppressed_domains.added_at,
+        suppressed_domains.removed_at,
+        suppressed_domains.actor,
+        suppressed_domains.reason
+    from customers
+    inner join suppressed_domains
+        on suppressed_domains.tenant_id = customers.tenant_id
+        and suppressed_domains.email_domain = customers.email_domain
 ),
 
 final as (
