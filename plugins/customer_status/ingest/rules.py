@@ -107,8 +107,8 @@ def raw_text(name: str, present: bool) -> str:
 
 
 # A Parquet column that already has the column's type skips the text round trip (a cast to
-# text and a parse back costs more than the rest of the rules together): DuckDB type of
-# the batch column -> the typed value.
+# text, then a parse back, for every value): DuckDB type of the batch column -> the typed
+# value.
 _NATIVE = {
     "timestamp": {
         "TIMESTAMP WITH TIME ZONE": "timezone('UTC', {c})",
