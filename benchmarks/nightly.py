@@ -49,6 +49,9 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from customer_status.ingest.sources import LOAD_ORDER
+from customer_status.settings import duckdb_memory_limit, tune
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS_DIR = HERE / "results"
@@ -62,17 +65,6 @@ FULL_DATE = END_DATE - timedelta(days=1)  # D
 INCREMENTAL_DATE = END_DATE  # D+1: the held-back day lands
 EMPTY_DATE = END_DATE + timedelta(days=1)  # D+2: nothing new
 STAGES = ("ingest", "validate_imports", "build", "audit", "publish")
-RAW_SOURCES = (
-    "tenants",
-    "customers",
-    "orders",
-    "subscription_events",
-    "engagement_events",
-    "status_actions",
-    "status_labels",
-    "suppressions",
-    "status_imports",
-)
 # the one column each table's minimal floor scan aggregates besides count(*)
 FLOOR_COLUMN = {
     "tenants": "hash(tenant_id)",
@@ -235,7 +227,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
         "dbt_core": dbt.version.__version__,
-        "duckdb_memory_limit": os.environ.get("CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT", "12GB"),
+        "duckdb_memory_limit": duckdb_memory_limit(),
     }
 
 
@@ -247,13 +239,10 @@ def worker_floor(db: Path, variant: str, out: Path) -> None:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(
-        f"set memory_limit = '{os.environ.get('CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT', '12GB')}'"
-    )
+    tune(con)  # the pipeline's own session settings: UTC and its memory limit
     tables = {}
     started = time.perf_counter()
-    for table in RAW_SOURCES:
+    for table in LOAD_ORDER:
         expr = FLOOR_COLUMN[table] if variant == "one_column" else "hash(columns(*))"
         t0 = time.perf_counter()
         row = con.execute(f"select count(*), sum({expr}) from raw.{table}").fetchone()
@@ -268,10 +257,7 @@ def worker_naive(db: Path, out_db: Path, as_of: str, out: Path) -> None:
 
     out_db.unlink(missing_ok=True)
     con = duckdb.connect(str(out_db))
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(
-        f"set memory_limit = '{os.environ.get('CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT', '12GB')}'"
-    )
+    tune(con)  # the pipeline's own session settings: UTC and its memory limit
     con.execute(f"attach '{db}' as work (read_only)")
     con.execute(f"set variable as_of_date = date '{as_of}'")
     started = time.perf_counter()

@@ -17,6 +17,7 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..ingest.sources import LOAD_ORDER
 from .chunks import (
     CHUNK_SIZE,
     ORDER_COLUMNS,
@@ -43,17 +44,6 @@ from .writer import csv_rows_text, csv_text
 SUMMARY_FILE = "GENERATED.json"
 GENERATOR_VERSION = 1
 MAX_WORKERS = 4
-SOURCES = (
-    "tenants",
-    "customers",
-    "orders",
-    "subscription_events",
-    "engagement_events",
-    "status_actions",
-    "status_labels",
-    "suppressions",
-    "status_imports",
-)
 
 
 def generate_landing(
@@ -184,7 +174,7 @@ def _prepare_out_dir(out_dir: Path) -> None:
         raise FileExistsError(
             f"{out_dir} is not empty and holds no {SUMMARY_FILE}: refusing to write into it"
         )
-    for source in SOURCES:
+    for source in LOAD_ORDER:
         shutil.rmtree(out_dir / source, ignore_errors=True)
     (out_dir / SUMMARY_FILE).unlink()
 
