@@ -106,27 +106,21 @@ key_sharers as (
 ),
 
 imported as (
-    -- the customers that new status-import rows name, by id, code or email
+    -- the customers that new status-import rows name, by id, code or email: one equi-join
+    -- per key (an OR of the three in one join is a nested loop)
+    {%- for key, import_key in [
+        ('customer_id', 'import_rows.customer_id'),
+        ('code', 'import_rows.code'),
+        ('email', 'lower(import_rows.email)'),
+    ] %}
     select customers.tenant_id, customers.customer_id
     from {{ source('landing', 'status_imports') }} as import_rows
     inner join customers
         on customers.tenant_id = import_rows.tenant_id
-        and customers.customer_id = import_rows.customer_id
+        and customers.{{ key }} = {{ import_key }}
     where import_rows._load_id > (select load_id from watermark)
-    union
-    select customers.tenant_id, customers.customer_id
-    from {{ source('landing', 'status_imports') }} as import_rows
-    inner join customers
-        on customers.tenant_id = import_rows.tenant_id
-        and customers.code = import_rows.code
-    where import_rows._load_id > (select load_id from watermark)
-    union
-    select customers.tenant_id, customers.customer_id
-    from {{ source('landing', 'status_imports') }} as import_rows
-    inner join customers
-        on customers.tenant_id = import_rows.tenant_id
-        and customers.email = lower(import_rows.email)
-    where import_rows._load_id > (select load_id from watermark)
+    {% if not loop.last %}union{% endif %}
+    {%- endfor %}
 ),
 
 final as (
