@@ -6,7 +6,17 @@
 
     Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
     actor and source of the change that led to it (the fact that starts on the piece's first
-    day, or the one that ended there). -#}
+    day, or the one that ended there).
+
+    Each piece is also linked to its neighbours, so that the marts only filter at D and never
+    sort a customer's whole life again (their windows ran every night over every piece):
+    - `previous_*`: the published values on the day before the piece (`status_changes`);
+    - `range_valid_from` / `range_valid_to`: the published range the piece belongs to, a run
+      of consecutive pieces with the same published statuses (`customer_status_history`);
+    - `status_since`: the first day of the run of pieces with the piece's headline status
+      (`customer_status`).
+    Merging pieces and then clipping at D gives the same ranges as clipping and then merging,
+    so these, too, are independent of D. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -151,7 +161,7 @@ evaluated as (
         and customers.customer_id = flags.customer_id
 ),
 
-final as (
+statuses as (
     select
         tenant_id,
         customer_id,
@@ -209,6 +219,82 @@ final as (
         -- the last load this customer's pieces were computed from (int_customers_touched)
         (select built_through_load_id from ledger) as built_through_load_id
     from evaluated
+),
+
+with_previous as (
+    select
+        statuses.*,
+        lag(status) over w as previous_status,
+        lag(account_status) over w as previous_account_status,
+        lag(status_label) over w as previous_status_label,
+        lag(lifecycle_status) over w as previous_lifecycle_status,
+        lag(member_status) over w as previous_member_status,
+        lag(inactive_reason) over w as previous_inactive_reason,
+        lag(is_billable) over w as previous_is_billable
+    from statuses
+    window w as (partition by tenant_id, customer_id order by from_date)
+),
+
+run_starts as (
+    select
+        with_previous.*,
+        -- a published range starts where any published value differs from the day before
+        case
+            when previous_status is null
+                or previous_status <> status
+                or previous_account_status <> account_status
+                or previous_status_label <> status_label
+                or previous_lifecycle_status <> lifecycle_status
+                or previous_member_status <> member_status
+                or coalesce(previous_inactive_reason, '') <> coalesce(inactive_reason, '')
+                or previous_is_billable <> is_billable
+                then from_date
+        end as range_start,
+        case when previous_status is null or previous_status <> status then from_date end as status_run_start
+    from with_previous
+),
+
+final as (
+    select
+        tenant_id,
+        customer_id,
+        from_date,
+        to_date,
+        status,
+        account_status,
+        status_label,
+        lifecycle_status,
+        member_status,
+        inactive_reason,
+        is_billable,
+        account_reason,
+        account_actor,
+        account_source,
+        account_status_updated_at,
+        lifecycle_reason,
+        member_reason,
+        member_actor,
+        member_source,
+        previous_account_status,
+        previous_status_label,
+        previous_lifecycle_status,
+        previous_member_status,
+        previous_is_billable,
+        max(range_start) over (
+            partition by tenant_id, customer_id order by from_date
+            rows between unbounded preceding and current row
+        ) as range_valid_from,
+        -- exclusive; NULL = the range is the customer's last, open-ended one
+        min(range_start) over (
+            partition by tenant_id, customer_id order by from_date
+            rows between 1 following and unbounded following
+        ) as range_valid_to,
+        max(status_run_start) over (
+            partition by tenant_id, customer_id order by from_date
+            rows between unbounded preceding and current row
+        ) as status_since,
+        built_through_load_id
+    from run_starts
 )
 
 select * from final

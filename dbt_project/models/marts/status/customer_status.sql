@@ -4,40 +4,15 @@
     `full_name`, `phone` and `accepts_marketing` are additions (the export reads them). -#}
 with
 
-segments as (
+on_as_of_date as (
+    -- the piece that holds on D; it carries `status_since` (int_customer_status_segments)
     select * from {{ ref('int_customer_status_segments') }}
     where from_date <= {{ customer_status.as_of_date() }}
+        and (to_date is null or to_date > {{ customer_status.as_of_date() }})
 ),
 
 customers as (
     select * from {{ ref('int_customers_enriched') }}
-),
-
-status_runs as (
-    select
-        segments.*,
-        sum(case when previous_status is null or previous_status <> status then 1 else 0 end) over (
-            partition by tenant_id, customer_id order by from_date
-            rows between unbounded preceding and current row
-        ) as status_run
-    from (
-        select
-            segments.*,
-            lag(status) over (partition by tenant_id, customer_id order by from_date) as previous_status
-        from segments
-    ) as segments
-),
-
-current_pieces as (
-    select
-        status_runs.*,
-        min(from_date) over (partition by tenant_id, customer_id, status_run) as status_since
-    from status_runs
-),
-
-on_as_of_date as (
-    select * from current_pieces
-    where to_date is null or to_date > {{ customer_status.as_of_date() }}
 ),
 
 final as (

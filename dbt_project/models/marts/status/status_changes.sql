@@ -4,62 +4,51 @@
     Behaviour-driven changes carry actor `system`. -#}
 with
 
-segments as (
+paired as (
+    -- each piece with the published values of the day before it (NULL on the creation day)
     select * from {{ ref('int_customer_status_segments') }}
     where from_date <= {{ customer_status.as_of_date() }}
-),
-
-paired as (
-    select
-        segments.*,
-        lag(account_status) over w as prev_account_status,
-        lag(status_label) over w as prev_status_label,
-        lag(lifecycle_status) over w as prev_lifecycle_status,
-        lag(member_status) over w as prev_member_status,
-        lag(is_billable) over w as prev_is_billable
-    from segments
-    window w as (partition by tenant_id, customer_id order by from_date)
 ),
 
 changes as (
     select
         tenant_id, customer_id, from_date as changed_on, 'account_status' as dimension,
-        prev_account_status as from_value, account_status as to_value,
+        previous_account_status as from_value, account_status as to_value,
         account_reason as reason, account_actor as actor, account_source as source
     from paired
-    where prev_account_status <> account_status
+    where previous_account_status <> account_status
     union all
     select
         tenant_id, customer_id, from_date, 'status_label',
-        prev_status_label, status_label, account_reason, account_actor, account_source
+        previous_status_label, status_label, account_reason, account_actor, account_source
     from paired
-    where prev_status_label <> status_label
+    where previous_status_label <> status_label
     union all
     select
         tenant_id, customer_id, from_date, 'lifecycle_status',
-        prev_lifecycle_status, lifecycle_status, lifecycle_reason, 'system', 'behaviour'
+        previous_lifecycle_status, lifecycle_status, lifecycle_reason, 'system', 'behaviour'
     from paired
-    where prev_lifecycle_status <> lifecycle_status
+    where previous_lifecycle_status <> lifecycle_status
     union all
     select
         tenant_id, customer_id, from_date, 'member_status',
-        prev_member_status, member_status, member_reason, member_actor, member_source
+        previous_member_status, member_status, member_reason, member_actor, member_source
     from paired
-    where prev_member_status <> member_status
+    where previous_member_status <> member_status
     union all
     select
         tenant_id, customer_id, from_date, 'is_billable',
-        case when prev_is_billable then 'true' else 'false' end,
+        case when previous_is_billable then 'true' else 'false' end,
         case when is_billable then 'true' else 'false' end,
         case
             when is_billable then 'member active'
             when member_status = 'inactive' then {{ dbt.concat(["'member inactive: '", 'inactive_reason']) }}
             else 'does not accept marketing (billing basis: subscribers)'
         end,
-        case when member_status <> prev_member_status then member_actor else 'system' end,
+        case when member_status <> previous_member_status then member_actor else 'system' end,
         'billing'
     from paired
-    where prev_is_billable <> is_billable
+    where previous_is_billable <> is_billable
 ),
 
 final as (
