@@ -1,9 +1,15 @@
-{#- The as-of date D of the run (var `as_of_date`, YYYY-MM-DD, set by the DAG) as a date
-    literal. No model reads the clock: unit tests and backfills pass the date they mean. -#}
+{#- The as-of date D of the run (YYYY-MM-DD) as a date literal. No model reads the clock:
+    unit tests and backfills pass the date they mean. The pipeline sets the environment
+    variable CUSTOMER_STATUS_AS_OF_DATE rather than the var `as_of_date`: a var that changes
+    every night makes dbt re-parse the whole project, an environment variable only the
+    models that read it. By hand, `--vars '{as_of_date: ...}'` works too, and wins. -#}
 {% macro as_of_date() -%}
-    {%- set d = var('as_of_date') -%}
-    {%- if d is none and execute -%}
-        {{ exceptions.raise_compiler_error("var 'as_of_date' is not set: pass --vars '{as_of_date: YYYY-MM-DD}'") }}
+    {%- set d = var('as_of_date') or env_var('CUSTOMER_STATUS_AS_OF_DATE', '') -%}
+    {%- if not d and execute -%}
+        {{ exceptions.raise_compiler_error(
+            "the as-of date is not set: pass --vars '{as_of_date: YYYY-MM-DD}'"
+            ~ " or set CUSTOMER_STATUS_AS_OF_DATE"
+        ) }}
     {%- endif -%}
     cast('{{ d }}' as date)
 {%- endmacro %}

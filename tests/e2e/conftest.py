@@ -89,6 +89,8 @@ def second_night(zone, first_night) -> dict:
         "t1,late-1,C0000001,2026-11-02T09:00:00Z,2026-11-02T09:01:00Z,10.00,EUR\n"
         "t1,late-2,C0000001,2026-11-02T10:00:00Z,,5.00,EUR\n"
     )
+    dbt_log = zone.work_db.parent / "dbt" / "logs" / "dbt.log"
+    dbt_log_before = dbt_log.stat().st_size
     dashboard = duckdb.connect(str(zone.warehouse), read_only=True)
     try:
         run = zone.run("--date", "2026-11-02")
@@ -103,6 +105,7 @@ def second_night(zone, first_night) -> dict:
         "new": new.relative_to(zone.landing).as_posix(),
         "before_rejects": before_rejects,
         "seen_by_open_reader": seen_by_open_reader,
+        "dbt_log": dbt_log.read_bytes()[dbt_log_before:].decode(errors="replace"),
     }
 
 

@@ -90,6 +90,16 @@ def test_relanded_file_is_skipped_and_new_file_loads(zone, second_night):
     ) == [(2,)]
 
 
+def test_next_night_keeps_dbt_partial_parsing(second_night):
+    """The as-of date changes every night; it reaches dbt as an environment variable, so dbt
+    re-parses only the files that read it, not the whole project (pipeline/build.py)."""
+    log = second_night["dbt_log"]
+    assert "Running with dbt=" in log, "the second night's dbt log section was not found"
+    assert "Unable to do partial parsing" not in log, [
+        line for line in log.splitlines() if "partial pars" in line.lower()
+    ]
+
+
 def test_open_reader_keeps_its_night_and_new_readers_see_the_next(zone, second_night):
     assert second_night["seen_by_open_reader"] == 1
     assert zone.published(

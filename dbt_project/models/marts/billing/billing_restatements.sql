@@ -88,8 +88,11 @@ this_run as (
         metric,
         old_value,
         new_value,
-        '{{ var("run_id", "manual") }}' as restated_by_run,
-        cast('{{ var("run_started_at", "1970-01-01 00:00:00") }}' as {{ dbt.type_timestamp() }}) as restated_at,
+        '{{ var("run_id", none) or env_var("CUSTOMER_STATUS_RUN_ID", "manual") }}' as restated_by_run,
+        cast(
+            '{{ var("run_started_at", none) or env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") }}'
+            as {{ dbt.type_timestamp() }}
+        ) as restated_at,
         grain
     from (
         select * from daily_changes
