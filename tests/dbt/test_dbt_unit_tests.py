@@ -1,4 +1,5 @@
-"""The dbt project's unit tests (rules in SQL) pass, run by dbt itself on an empty work file."""
+"""The dbt project's unit tests (rules in SQL) pass, run by dbt itself on an empty work file;
+and the project is tagged the way the nightly build's model selection relies on."""
 
 from __future__ import annotations
 
@@ -6,47 +7,64 @@ import json
 import subprocess
 
 import duckdb
+import pytest
 
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.pipeline import published
-from customer_status.pipeline.build import dbt_command, dbt_env
-from customer_status.settings import resolve_paths
+from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
+from customer_status.settings import Paths, resolve_paths
+
+VARS = json.dumps({"as_of_date": "2026-11-01"})
 
 
-def test_dbt_unit_tests_pass(tmp_path):
-    paths = resolve_paths(tmp_path / "landing", tmp_path / "warehouse.duckdb")
+def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        dbt_command(paths, *args, "--vars", VARS),
+        env=dbt_env(paths),
+        cwd=paths.dbt_project,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def empty_build(tmp_path_factory) -> Paths:
+    """Every model built empty: unit tests read their inputs' column types from the database."""
+    root = tmp_path_factory.mktemp("dbt")
+    paths = resolve_paths(root / "landing", root / "warehouse.duckdb")
     paths.work_dir.mkdir(parents=True)
     with duckdb.connect(str(paths.work_db)) as con:
         ensure_raw_schema(con)  # unit tests read the sources' column types
         published.create_empty(con)
-    vars_arg = json.dumps({"as_of_date": "2026-11-01"})
-    # unit tests read their inputs' column types from the database: build everything empty
-    empty = subprocess.run(
-        dbt_command(
-            paths, "build", "--empty", "--exclude-resource-type", "unit_test", "--vars", vars_arg
-        ),
-        env=dbt_env(paths),
-        cwd=paths.dbt_project,
-        capture_output=True,
-        text=True,
-    )
+    empty = _dbt(paths, "build", "--empty", "--exclude-resource-type", "unit_test")
     assert empty.returncode == 0, empty.stdout[-6000:]
-    proc = subprocess.run(
-        dbt_command(
-            paths,
-            "test",
-            "--select",
-            "test_type:unit",
-            "--vars",
-            json.dumps({"as_of_date": "2026-11-01"}),
-        ),
-        env=dbt_env(paths),
-        cwd=paths.dbt_project,
-        capture_output=True,
-        text=True,
-    )
+    return paths
+
+
+def test_dbt_unit_tests_pass(empty_build):
+    proc = _dbt(empty_build, "test", "--select", "test_type:unit")
     assert proc.returncode == 0, proc.stdout[-6000:]
-    results = json.loads((paths.dbt_target / "target" / "run_results.json").read_text())["results"]
+    target = empty_build.dbt_target / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
     unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
     assert len(unit) >= 36, [r["unique_id"] for r in results]
     assert all(r["status"] == "pass" for r in unit), [(r["unique_id"], r["status"]) for r in unit]
+
+
+def test_models_reading_the_run_parameters_are_tagged_as_of_date(empty_build):
+    """A nightly build rebuilds only what is downstream of new landing files or of a model
+    tagged `as_of_date` (pipeline/build.py). A model that reads the as-of date or the run's id
+    without the tag would keep last night's answer on a night without new files."""
+    manifest = json.loads((empty_build.dbt_target / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    reading = {
+        n["name"]
+        for n in models
+        if "macro.customer_status.as_of_date" in n["depends_on"]["macros"]
+        or any(env in n["raw_code"] for env in RUN_PARAMETER_ENV.values())
+    }
+    assert {"customer_status", "int_run_parameters", "billing_restatements"} <= reading
+    untagged = sorted(
+        n["name"] for n in models if n["name"] in reading and "as_of_date" not in n["tags"]
+    )
+    assert not untagged, f"tag these models as_of_date: {untagged}"

@@ -5,6 +5,12 @@ touched by data loaded since the last build, ``int_customers_touched``). A build
 refresh instead when the dbt project itself changed since the last successful build (its
 fingerprint is kept in ``ops.dbt_builds``), or when ``CUSTOMER_STATUS_FULL_REFRESH=1``.
 
+Otherwise a build rebuilds only what can have changed since the last successful build: the
+models downstream of a landing source that received files since then, and those downstream
+of a model that reads the as-of date (tagged ``as_of_date``: the marts clip at D). Every other
+model is a pure function of sources that did not change, so its table is already right; an
+empty night then costs the as-of-date models and dbt's start-up, not a rebuild of everything.
+
 dbt runs in a child process: the DuckDB file is released when it exits (dbt-duckdb keeps
 its database open inside a process, STACK.md), and a crash in dbt cannot take the run's
 bookkeeping with it. Its output is streamed to the log line by line, so long builds show
@@ -22,6 +28,7 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -68,8 +75,13 @@ create schema if not exists ops;
 create table if not exists ops.dbt_builds (
     run_id varchar, built_at timestamp, fingerprint varchar, full_refresh boolean
 );
+alter table ops.dbt_builds add column if not exists through_load_id bigint;
 """
 FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
+# landing sources that change without a file of their own: any new file adds to them
+LEDGER_SOURCES = ("ingest_ledger", "import_rejects")
+# the run's as-of date (models tagged in dbt) and the published figures copied in each run
+ALWAYS_SELECTED = ("tag:as_of_date+", "source:published+")
 
 
 def project_fingerprint(paths: Paths) -> str:
@@ -85,26 +97,61 @@ def project_fingerprint(paths: Paths) -> str:
     return digest.hexdigest()
 
 
-def needs_full_refresh(con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
-    """True when the last successful build ran another version of the dbt project than
-    ``fingerprint`` (or none ran yet), or the operator asked for it."""
+@dataclass(frozen=True)
+class BuildPlan:
+    """What tonight's ``dbt build`` rebuilds. ``changed_sources`` None = every model."""
+
+    fingerprint: str
+    full_refresh: bool
+    through_load_id: int  # the highest load id in the ledger when the build starts
+    changed_sources: tuple[str, ...] | None
+
+    def select_args(self) -> tuple[str, ...]:
+        if self.changed_sources is None:
+            return ()
+        landing = [*self.changed_sources, *(LEDGER_SOURCES if self.changed_sources else ())]
+        selectors = [f"source:landing.{name}+" for name in landing] + list(ALWAYS_SELECTED)
+        return ("--select", " ".join(selectors))
+
+    def describe(self) -> str:
+        if self.full_refresh:
+            return "full refresh: every model rebuilt whole"
+        if self.changed_sources is None:
+            return "every model"
+        changed = ", ".join(self.changed_sources) or "no new files"
+        return f"models downstream of the as-of date and of new landing files ({changed})"
+
+
+def plan_build(con: duckdb.DuckDBPyConnection, fingerprint: str) -> BuildPlan:
+    """Compare the ledger and the project with the last successful build (``ops.dbt_builds``).
+
+    A full refresh when the project changed (or none ran yet, or the operator asked for it);
+    otherwise the landing sources with files loaded or rejected since that build."""
     con.execute(BUILDS_DDL)
-    if os.environ.get(FULL_REFRESH_ENV, "").strip() in ("1", "true", "yes"):
-        return True
+    through = con.execute("select coalesce(max(load_id), -1) from raw.ingest_ledger").fetchone()[0]
     last = con.execute(
-        "select fingerprint from ops.dbt_builds order by built_at desc limit 1"
+        "select fingerprint, through_load_id from ops.dbt_builds order by built_at desc limit 1"
     ).fetchone()
-    return last is None or last[0] != fingerprint
+    forced = os.environ.get(FULL_REFRESH_ENV, "").strip() in ("1", "true", "yes")
+    if forced or last is None or last[0] != fingerprint:
+        return BuildPlan(fingerprint, True, through, None)
+    if last[1] is None:  # built before builds recorded their watermark
+        return BuildPlan(fingerprint, False, through, None)
+    changed = con.execute(
+        "select distinct source from raw.ingest_ledger where load_id > ? order by source",
+        [last[1]],
+    ).fetchall()
+    return BuildPlan(fingerprint, False, through, tuple(name for (name,) in changed))
 
 
-def record_build(
-    con: duckdb.DuckDBPyConnection, run_id: str, fingerprint: str, full_refresh: bool
-) -> None:
-    """A successful build of the project with ``fingerprint`` (taken before it ran)."""
+def record_build(con: duckdb.DuckDBPyConnection, run_id: str, plan: BuildPlan) -> None:
+    """A successful build of ``plan`` (project fingerprint and ledger watermark taken before
+    it ran)."""
     con.execute(BUILDS_DDL)
     con.execute(
-        "insert into ops.dbt_builds values (?, current_timestamp::timestamp, ?, ?)",
-        [run_id, fingerprint, full_refresh],
+        """insert into ops.dbt_builds (run_id, built_at, fingerprint, full_refresh, through_load_id)
+        values (?, current_timestamp::timestamp, ?, ?, ?)""",
+        [run_id, plan.fingerprint, plan.full_refresh, plan.through_load_id],
     )
 
 
@@ -121,20 +168,21 @@ RUN_PARAMETER_ENV = {
 def run_dbt_build(
     paths: Paths,
     as_of_date: str,
-    extra_args: tuple[str, ...] = (),
+    plan: BuildPlan | None = None,
     run_vars: dict[str, str] | None = None,
-    full_refresh: bool = False,
 ) -> None:
-    """``run_vars``: the run's id and start (``run_id``, ``run_started_at``), stamped on the
-    billing restatements it records. ``full_refresh``: rebuild the incremental models whole."""
+    """``plan``: what to rebuild (None: every model, incrementally). ``run_vars``: the run's
+    id and start (``run_id``, ``run_started_at``), stamped on the billing restatements it
+    records."""
     parameters = {"as_of_date": as_of_date, **(run_vars or {})}
     env = dbt_env(paths)
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
-    if full_refresh:
-        extra_args = ("--full-refresh", *extra_args)
+    extra_args: tuple[str, ...] = ()
+    if plan is not None:
+        extra_args = ("--full-refresh",) if plan.full_refresh else plan.select_args()
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
     cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", *extra_args)
-    log.info("dbt build for %s%s", as_of_date, " (full refresh)" if full_refresh else "")
+    log.info("dbt build for %s: %s", as_of_date, plan.describe() if plan else "every model")
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

@@ -108,16 +108,15 @@ def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
-            fingerprint = dbt_build.project_fingerprint(ctx.paths)
-            full_refresh = dbt_build.needs_full_refresh(con, fingerprint)
+            plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths))
         dbt_build.run_dbt_build(
             ctx.paths,
             ctx.as_of_date.isoformat(),
+            plan,
             run_vars={"run_id": ctx.run_id, "run_started_at": ctx.started_at.isoformat(sep=" ")},
-            full_refresh=full_refresh,
         )
         with work_db(ctx.paths) as con:
-            dbt_build.record_build(con, ctx.run_id, fingerprint, full_refresh)
+            dbt_build.record_build(con, ctx.run_id, plan)
 
 
 def audit(ctx: RunContext) -> dict:

@@ -5,6 +5,8 @@
       (-1 without one, or on --full-refresh): rows loaded above it are new tonight. Read here,
       before `int_customer_status_segments` is rebuilt, so `int_customers_touched` and the
       tests that check only new rows agree on it. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 {% set segments = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_customer_status_segments'
 ) %}

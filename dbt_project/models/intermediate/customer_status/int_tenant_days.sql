@@ -1,6 +1,8 @@
 {#- A day spine per tenant: every local date from the tenant's first customer's creation to
     the as-of date D. Tenant x day grain (a few thousand rows), the grid the daily counts are
     computed on. Portable: dbt's `generate_series`, no engine date functions. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 customers as (

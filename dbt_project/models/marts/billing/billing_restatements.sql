@@ -9,6 +9,8 @@
       every night by design: that is not a restatement).
 
     `grain` (`day`/`month`) is an addition; `period` is the day or the month's first day. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 already_published as (

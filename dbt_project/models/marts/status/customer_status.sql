@@ -2,6 +2,8 @@
     contact permissions (SPEC §8), the "last updated on / by" of its account status, and
     `status_since`: the first day of the current run of its headline status. `code`, `email`,
     `full_name`, `phone` and `accepts_marketing` are additions (the export reads them). -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 on_as_of_date as (

@@ -3,6 +3,8 @@
     pieces with the same published statuses are one range, so a range starts exactly on a
     day when something a reader sees changed: `int_customer_status_segments` links each
     piece to its range, and this model keeps the first piece of every range that starts by D. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 range_starts as (

@@ -2,6 +2,8 @@
     or is_billable from one day to the next, up to the as-of date (SPEC §9), with the reason,
     actor and source of the change. `changed_on` is the first day with the new value.
     Behaviour-driven changes carry actor `system`. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 paired as (
