@@ -30,8 +30,8 @@ edit to ``dbt_project/`` while the benchmark runs cannot turn the incremental ni
 full refresh (its fingerprint decides that, ``pipeline/build.py``).
 
 Before each measurement the 1-minute load average is read; above 1.5 it waits (30 s steps, at
-most 5 min) and records what it saw. Results: ``benchmarks/results/<scale>-<date>.json`` and
-``.md``.
+most 5 min) and records what it saw. Results:
+``benchmarks/results/<scale>-<date>-<commit>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -846,7 +846,8 @@ def markdown(r: dict) -> str:
 
 def write_results(r: dict) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
-    stem = RESULTS_DIR / f"{r['scale']}-{r['started_at'][:10]}"
+    # the commit in the name: several runs on one day (before and after a change) all stay
+    stem = RESULTS_DIR / f"{r['scale']}-{r['started_at'][:10]}-{r['git']['commit'][:7]}"
     stem.with_suffix(".json").write_text(json.dumps(r, indent=2, default=str) + "\n")
     stem.with_suffix(".md").write_text(markdown(r))
     say(f"results: {stem}.md and .json")
