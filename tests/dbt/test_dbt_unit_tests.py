@@ -4,6 +4,7 @@ and the project is tagged the way the nightly build's model selection relies on.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import duckdb
@@ -56,12 +57,29 @@ def test_models_reading_the_run_parameters_are_tagged_as_of_date(empty_build):
     tagged `as_of_date` (pipeline/build.py). A model that reads the as-of date or the run's id
     without the tag would keep last night's answer on a night without new files."""
     manifest = json.loads((empty_build.dbt_target / "target" / "manifest.json").read_text())
+    # the macros that read the as-of date, directly or through another macro
+    reading_macros = {"macro.customer_status.as_of_date"}
+    while True:
+        more = {
+            uid
+            for uid, m in manifest["macros"].items()
+            if set(m["depends_on"]["macros"]) & reading_macros
+        }
+        if more <= reading_macros:
+            break
+        reading_macros |= more
+    # or a run parameter directly: its var, or the environment variable the pipeline sets
+    direct = re.compile(
+        r"var\(\s*['\"](?:"
+        + "|".join(RUN_PARAMETER_ENV)
+        + r")['\"]|"
+        + "|".join(RUN_PARAMETER_ENV.values())
+    )
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     reading = {
         n["name"]
         for n in models
-        if "macro.customer_status.as_of_date" in n["depends_on"]["macros"]
-        or any(env in n["raw_code"] for env in RUN_PARAMETER_ENV.values())
+        if set(n["depends_on"]["macros"]) & reading_macros or direct.search(n["raw_code"])
     }
     assert {"customer_status", "int_run_parameters", "billing_restatements"} <= reading
     untagged = sorted(
