@@ -17,6 +17,7 @@ and are compared only for what must hold (restatements name real runs).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import re
@@ -186,6 +187,23 @@ def test_later_nights_were_incremental(histories):
             ).fetchall()
         ]
     assert builds == [True] + [False] * (len(NIGHTS) - 1), builds
+
+
+def test_nights_without_new_files_rebuilt_only_what_reads_the_as_of_date(histories):
+    """The out-of-order history's second and third nights found no new file: their builds
+    selected only the models downstream of the as-of date (pipeline/build.py), and the
+    tables still equal the rebuild (test_nights_out_of_order_equal_a_rebuild)."""
+    work_db = histories["shuffled"].with_name("warehouse.work") / "work.duckdb"
+    with duckdb.connect(str(work_db), read_only=True) as con:
+        builds = con.execute(
+            "select full_refresh, through_load_id from ops.dbt_builds order by built_at"
+        ).fetchall()
+    assert len(builds) == 3 and builds[0][0] and not builds[1][0] and not builds[2][0], builds
+    assert builds[0][1] == builds[1][1] == builds[2][1] >= 0, builds
+    last = histories["shuffled"].with_name("warehouse.work") / "dbt" / "target" / "run_results.json"
+    ran = {r["unique_id"] for r in json.loads(last.read_text())["results"]}
+    assert "model.customer_status.customer_status" in ran
+    assert "model.customer_status.stg_landing__orders" not in ran, "an unchanged source rebuilt"
 
 
 def test_restatements_name_runs_that_published(histories):
