@@ -94,11 +94,13 @@ facts_at_start as (
 ),
 
 flags as (
+    -- grouped by the piece's start only: its end follows from it, and a narrower key keeps the
+    -- hash aggregate smaller (it spills at 10M customers)
     select
         tenant_id,
         customer_id,
         from_date,
-        to_date,
+        max(to_date) as to_date,
         max(case when fact = 'account' and holds = 1 then value end) as account_status,
         max(case when fact = 'account' and holds = 1 then detail end) as status_label,
         max(case when fact = 'account' and holds = 1 then reason end) as account_reason,
@@ -129,7 +131,7 @@ flags as (
         max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_actor end) as lifted_actor,
         max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_source end) as lifted_source
     from facts_at_start
-    group by tenant_id, customer_id, from_date, to_date
+    group by tenant_id, customer_id, from_date
 ),
 
 evaluated as (
