@@ -35,7 +35,10 @@ ledger as (
 ),
 
 facts as (
-    select * from {{ ref('int_customer_status_facts') }}
+    -- only the recomputed customers' facts: the boundaries below are a distinct union that
+    -- would otherwise run over every customer's facts before the join to `customers`
+    select facts.* from {{ ref('int_customer_status_facts') }} as facts
+    {{ customer_status.join_touched_customers('facts') }}
 ),
 
 boundaries as (
