@@ -3,8 +3,11 @@
     `only_new_loads: true` (for big incremental models with a `_load_id`) checks only the
     combinations that rows loaded since the last build have (`int_run_parameters`): an
     older combination was checked the night it arrived, and only a new row can repeat it.
-    On a full build (no previous build) that is every combination: the plain check runs. -#}
-{% test unique_combination(model, columns, only_new_loads=false) %}
+    On a full build (no previous build) that is every combination: the plain check runs.
+    `load_id_column` names the column that says which load a row comes from (the status
+    engine's models: `built_through_load_id`, the last load a customer's rows were rebuilt
+    from; every row of a customer is rebuilt together). -#}
+{% test unique_combination(model, columns, only_new_loads=false, load_id_column='_load_id') %}
     {%- set last_built_load_id = -1 %}
     {%- if only_new_loads %}
     -- depends_on: {{ ref('int_run_parameters') }}
@@ -20,7 +23,7 @@
     with new_combinations as (
         select distinct {{ columns | join(', ') }}
         from {{ model }}
-        where _load_id > {{ last_built_load_id }}
+        where {{ load_id_column }} > {{ last_built_load_id }}
     )
     select {% for column in columns %}tested.{{ column }}, {% endfor %}count(*) as occurrences
     from {{ model }} as tested
