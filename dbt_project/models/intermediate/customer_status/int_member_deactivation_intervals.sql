@@ -3,20 +3,31 @@
     action (an `activate` ends it; another `deactivate` takes over) or the first reactivating
     event after it, whichever comes first. Each range carries the action's reason, actor and
     source, and what ended it (`end_reason`, `end_actor`, `end_source`; `ended_by_action_id`
-    when the next manual action ended it). -#}
+    when the next manual action ended it). Incremental like the other per-customer models:
+    a night recomputes the touched customers only (`int_customers_touched`). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ customer_status.delete_touched_customers() }}"
+) }}
+-- depends_on: {{ ref('int_customers_touched') }}
 with
 
+customers as (
+    select customers.* from {{ ref('int_customers_enriched') }} as customers
+    {{ customer_status.join_touched_customers('customers') }}
+),
+
 actions as (
-    select * from {{ ref('int_member_actions') }}
-    where outcome <> 'rejected' and customer_id is not null
+    select actions.* from {{ ref('int_member_actions') }} as actions
+    inner join customers
+        on customers.tenant_id = actions.tenant_id
+        and customers.customer_id = actions.customer_id
+    where actions.outcome <> 'rejected' and actions.customer_id is not null
 ),
 
 events as (
     select * from {{ ref('int_reactivating_events') }}
-),
-
-customers as (
-    select * from {{ ref('int_customers_enriched') }}
 ),
 
 sequenced as (
