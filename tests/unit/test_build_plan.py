@@ -31,6 +31,7 @@ def test_first_build_is_a_full_refresh(con):
     land(con, 1, "orders")
     plan = plan_build(con, "v1")
     assert plan == BuildPlan("v1", True, 1, None)
+    assert plan.dbt_args() == ("--full-refresh",)
     assert "full refresh" in plan.describe()
 
 
@@ -42,7 +43,7 @@ def test_next_build_selects_what_new_files_and_the_as_of_date_feed(con):
     land(con, 4, "orders")
     plan = plan_build(con, "v1")
     assert plan == BuildPlan("v1", False, 4, ("orders", "suppressions"))
-    assert plan.select_args() == (
+    assert plan.dbt_args() == (
         "--select",
         "source:landing.orders+ source:landing.suppressions+ source:landing.ingest_ledger+ "
         "source:landing.import_rejects+ tag:as_of_date+ source:published+",
@@ -54,7 +55,7 @@ def test_night_without_new_files_rebuilds_only_what_reads_the_as_of_date(con):
     record_build(con, "night-1", plan_build(con, "v1"))
     plan = plan_build(con, "v1")
     assert plan.changed_sources == ()
-    assert plan.select_args() == ("--select", "tag:as_of_date+ source:published+")
+    assert plan.dbt_args() == ("--select", "tag:as_of_date+ source:published+")
     assert "no new files" in plan.describe()
 
 
@@ -87,4 +88,4 @@ def test_build_recorded_before_watermarks_rebuilds_everything(con):
     )
     plan = plan_build(con, "v1")
     assert plan == BuildPlan("v1", False, 1, None)
-    assert plan.select_args() == ()
+    assert plan.dbt_args() == ()

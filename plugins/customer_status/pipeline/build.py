@@ -106,7 +106,10 @@ class BuildPlan:
     through_load_id: int  # the highest load id in the ledger when the build starts
     changed_sources: tuple[str, ...] | None
 
-    def select_args(self) -> tuple[str, ...]:
+    def dbt_args(self) -> tuple[str, ...]:
+        """The ``dbt build`` arguments that carry out this plan."""
+        if self.full_refresh:
+            return ("--full-refresh",)
         if self.changed_sources is None:
             return ()
         landing = [*self.changed_sources, *(LEDGER_SOURCES if self.changed_sources else ())]
@@ -168,21 +171,17 @@ RUN_PARAMETER_ENV = {
 def run_dbt_build(
     paths: Paths,
     as_of_date: str,
-    plan: BuildPlan | None = None,
+    plan: BuildPlan,
     run_vars: dict[str, str] | None = None,
 ) -> None:
-    """``plan``: what to rebuild (None: every model, incrementally). ``run_vars``: the run's
-    id and start (``run_id``, ``run_started_at``), stamped on the billing restatements it
-    records."""
+    """``plan``: what to rebuild (``plan_build``). ``run_vars``: the run's id and start
+    (``run_id``, ``run_started_at``), stamped on the billing restatements it records."""
     parameters = {"as_of_date": as_of_date, **(run_vars or {})}
     env = dbt_env(paths)
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
-    extra_args: tuple[str, ...] = ()
-    if plan is not None:
-        extra_args = ("--full-refresh",) if plan.full_refresh else plan.select_args()
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
-    cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", *extra_args)
-    log.info("dbt build for %s: %s", as_of_date, plan.describe() if plan else "every model")
+    cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", *plan.dbt_args())
+    log.info("dbt build for %s: %s", as_of_date, plan.describe())
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
