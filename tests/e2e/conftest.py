@@ -69,6 +69,21 @@ def zone(tmp_path_factory) -> Zone:
     )
 
 
+REAL_INPUTS = Path(__file__).with_name("real_inputs") / "landing"
+REAL_INPUTS_AS_OF = "2026-03-31"
+
+
+@pytest.fixture(scope="session")
+def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
+    """The hand-made landing zone of ``tests/e2e/real_inputs/`` and one night over it, for
+    ``REAL_INPUTS_AS_OF``. Every ``test_real_inputs_*.py`` module asserts on this one run."""
+    root = tmp_path_factory.mktemp("real-inputs")
+    landing = root / "landing"
+    shutil.copytree(REAL_INPUTS, landing)
+    zone = Zone(landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {})
+    return zone, zone.run("--date", REAL_INPUTS_AS_OF)
+
+
 @pytest.fixture(scope="session")
 def first_night(zone) -> Run:
     return zone.run("--date", "2026-11-01")
