@@ -57,8 +57,7 @@ def test_billable_counts_change_from_each_versions_own_day(real_inputs):
     assert _billable(zone, "2026-03-31") == 3
     # every customer is counted every day (as-6 never became internal)
     assert zone.published(
-        "select distinct customers from marts.billable_counts_daily "
-        f"where tenant_id = '{TENANT}'"
+        f"select distinct customers from marts.billable_counts_daily where tenant_id = '{TENANT}'"
     ) == [(6,)]
 
 
@@ -90,9 +89,22 @@ def test_status_changes_name_the_day_and_the_reason(real_inputs):
     subscribers = "does not accept marketing (billing basis: subscribers)"
     assert changes == [
         ("as-1", "2026-03-31", "is_billable", "true", "false", subscribers),
-        ("as-2", "2026-03-15", "is_billable", "true", "false", "member inactive: domain_suppressed"),
-        ("as-2", "2026-03-15", "member_status", "active", "inactive",
-         "email domain suppressed (blocked.test): reseller"),
+        (
+            "as-2",
+            "2026-03-15",
+            "is_billable",
+            "true",
+            "false",
+            "member inactive: domain_suppressed",
+        ),
+        (
+            "as-2",
+            "2026-03-15",
+            "member_status",
+            "active",
+            "inactive",
+            "email domain suppressed (blocked.test): reseller",
+        ),
         ("as-5", "2026-03-31", "is_billable", "true", "false", subscribers),
     ]
 
