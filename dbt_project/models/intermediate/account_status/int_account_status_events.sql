@@ -34,15 +34,23 @@ ordered_requests as (
     select * from {{ ref('int_account_status_requests_ordered') }}
 ),
 
+first_versions as (
+    -- the customer version holding on the creation day: `internal` is decided at creation
+    -- (SPEC §4), so a later email change never makes a customer internal before that change
+    select tenant_id, customer_id, email_domain
+    from {{ ref('int_customer_attribute_intervals') }}
+    where version_number = 1
+),
+
 creations as (
     select
         customers.tenant_id,
         customers.customer_id,
         customers.created_at,
         case
-            when customers.email_domain is not null
+            when first_versions.email_domain is not null
                 and {{ dbt.position(
-                    dbt.concat(["';'", 'customers.email_domain', "';'"]),
+                    dbt.concat(["';'", 'first_versions.email_domain', "';'"]),
                     dbt.concat(["';'", "replace(tenants.internal_email_domains, ' ', '')", "';'"])
                 ) }} > 0
                 then 'internal'
@@ -51,6 +59,9 @@ creations as (
     from customers
     left join tenants
         on tenants.tenant_id = customers.tenant_id
+    left join first_versions
+        on first_versions.tenant_id = customers.tenant_id
+        and first_versions.customer_id = customers.customer_id
 ),
 
 folded as (

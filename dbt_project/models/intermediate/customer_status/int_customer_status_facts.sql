@@ -11,7 +11,8 @@
     | payment_in_window / payment_ever / payment_refunded | counting payments | §3.2, §3.4 |
     | suppressed_email / suppressed_domain | suppressions | §6.2 |
     | deactivated | deactivate actions and imports | §6.3 |
-    | sunset | no touch for sunset_after_days | §6.4 | -#}
+    | sunset | no touch for sunset_after_days | §6.4 |
+    | accepts_marketing | customer versions that accept marketing | §1, §7 | -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -42,6 +43,17 @@ deactivations as (
 
 sunsets as (
     select * from {{ ref('int_member_sunset_intervals') }}
+),
+
+attribute_intervals as (
+    select * from {{ ref('int_customer_attribute_intervals') }}
+    where accepts_marketing
+),
+
+marketing_consent as (
+    -- the days the customer's current version accepts marketing (SPEC §1: from the version's
+    -- own day on); a change of another attribute in between is no boundary
+    {{ customer_status.coalesce_intervals('attribute_intervals', ['tenant_id', 'customer_id']) }}
 ),
 
 final as (
@@ -87,6 +99,14 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as changed_at,
         end_reason, end_actor, end_source
     from sunsets
+    union all
+    select
+        tenant_id, customer_id, 'accepts_marketing' as fact, cast(null as {{ dbt.type_string() }}) as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date, to_date, 'accepts marketing' as reason, 'system' as actor, 'customers' as source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        'marketing consent withdrawn' as end_reason, 'system' as end_actor, 'customers' as end_source
+    from marketing_consent
 )
 
 select final.* from final

@@ -129,6 +129,8 @@ flags as (
         max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
         max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
         max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
+        -- the customer version holding on the piece accepts marketing (SPEC §1, §7)
+        max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
         max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_reason end) as lifted_reason,
         max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_actor end) as lifted_actor,
@@ -143,7 +145,6 @@ evaluated as (
         customers.activity_window_days,
         customers.sunset_after_days,
         customers.billing_basis,
-        customers.accepts_marketing,
         -- SPEC §3: first rule that holds
         case
             when has_live_subscription = 1 then 'subscribed'
@@ -180,7 +181,7 @@ statuses as (
         inactive_reason,
         -- SPEC §7
         inactive_reason is null
-            and (billing_basis <> 'subscribers' or accepts_marketing) as is_billable,
+            and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
         account_reason,
         account_actor,
         account_source,

@@ -2,7 +2,11 @@
     the tenant's blocklist (`suppressed_email`), or its email domain or a parent domain is a
     suppressed domain (`suppressed_domain`: `amazon.com` covers `eu.amazon.com`), from the
     entry's `added_at` until its `removed_at`. A standing rule: only removing the entry
-    lifts it. -#}
+    lifts it, or the customer's email changing to one the entry does not cover.
+
+    The email is history (SPEC §1, `int_customer_attribute_intervals`): an entry matches an
+    email only while that email is the customer's, so an email moved into a suppressed domain
+    on day X suppresses from X on, never before. -#}
 with
 
 suppressions as (
@@ -17,9 +21,26 @@ suppressions as (
     from {{ ref('stg_landing__suppressions') }}
 ),
 
-customers as (
-    select * from {{ ref('int_customers_enriched') }}
+attribute_intervals as (
+    select * from {{ ref('int_customer_attribute_intervals') }}
     where email is not null
+),
+
+email_intervals as (
+    -- each run of days with one email (a phone or consent change in between is no boundary)
+    {{ customer_status.coalesce_intervals(
+        'attribute_intervals', ['tenant_id', 'customer_id', 'email', 'email_domain']
+    ) }}
+),
+
+customers as (
+    select
+        email_intervals.*,
+        enriched.timezone
+    from email_intervals
+    inner join {{ ref('int_customers_enriched') }} as enriched
+        on enriched.tenant_id = email_intervals.tenant_id
+        and enriched.customer_id = email_intervals.customer_id
 ),
 
 email_domains as (
@@ -50,6 +71,8 @@ matches as (
         customers.tenant_id,
         customers.customer_id,
         customers.timezone,
+        customers.from_date as email_from_date,
+        customers.to_date as email_to_date,
         'suppressed_email' as fact,
         suppressions.value,
         suppressions.added_at,
@@ -66,6 +89,8 @@ matches as (
         customers.tenant_id,
         customers.customer_id,
         customers.timezone,
+        customers.from_date as email_from_date,
+        customers.to_date as email_to_date,
         'suppressed_domain' as fact,
         suppressed_domains.value,
         suppressed_domains.added_at,
@@ -78,14 +103,37 @@ matches as (
         and suppressed_domains.email_domain = customers.email_domain
 ),
 
+entry_dated as (
+    select
+        matches.*,
+        {{ customer_status.local_date('added_at', 'timezone') }} as entry_from_date,
+        {{ customer_status.local_date('removed_at', 'timezone') }} as entry_to_date
+    from matches
+),
+
+intersected as (
+    -- the days on which the entry is listed and the email is the customer's
+    select
+        entry_dated.*,
+        case when email_from_date > entry_from_date then email_from_date else entry_from_date end as from_date,
+        case
+            when entry_to_date is null then email_to_date
+            when email_to_date is null then entry_to_date
+            when email_to_date < entry_to_date then email_to_date
+            else entry_to_date
+        end as to_date,
+        email_to_date is not null and (entry_to_date is null or email_to_date < entry_to_date) as ended_by_email_change
+    from entry_dated
+),
+
 final as (
     select
         tenant_id,
         customer_id,
         fact,
         value,
-        {{ customer_status.local_date('added_at', 'timezone') }} as from_date,
-        {{ customer_status.local_date('removed_at', 'timezone') }} as to_date,
+        from_date,
+        to_date,
         {{ dbt.concat([
             "case fact when 'suppressed_email' then 'email on the blocklist' else 'email domain suppressed' end",
             "' ('", 'value', "')'",
@@ -93,10 +141,15 @@ final as (
         ]) }} as reason,
         coalesce(actor, 'system') as actor,
         'suppressions' as source,
-        {{ dbt.concat(["'removed from the suppression list ('", 'value', "')'"]) }} as end_reason,
+        case
+            when ended_by_email_change
+                then {{ dbt.concat(["'email changed (no longer covered by '", 'value', "')'"]) }}
+            else {{ dbt.concat(["'removed from the suppression list ('", 'value', "')'"]) }}
+        end as end_reason,
         'system' as end_actor,
-        'suppressions' as end_source
-    from matches
+        case when ended_by_email_change then 'customers' else 'suppressions' end as end_source
+    from intersected
+    where to_date is null or to_date > from_date
 )
 
 select * from final

@@ -1,7 +1,10 @@
 {#- Published: every customer that exists on the as-of date D, with its statuses on D, its
     contact permissions (SPEC §8), the "last updated on / by" of its account status, and
     `status_since`: the first day of the current run of its headline status. `code`, `email`,
-    `full_name`, `phone` and `accepts_marketing` are additions (the export reads them). -#}
+    `full_name`, `phone` and `accepts_marketing` are additions (the export reads them).
+    Contact permissions and those attributes are the customer version holding on D
+    (`int_customer_attribute_intervals`, SPEC §1): a version stamped after D counts from its
+    own day, in later runs. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
 {{ config(tags=['as_of_date']) }}
 with
@@ -17,6 +20,13 @@ customers as (
     select * from {{ ref('int_customers_enriched') }}
 ),
 
+attributes as (
+    -- the version that holds on D
+    select * from {{ ref('int_customer_attribute_intervals') }}
+    where from_date <= {{ customer_status.as_of_date() }}
+        and (to_date is null or to_date > {{ customer_status.as_of_date() }})
+),
+
 final as (
     select
         on_as_of_date.tenant_id,
@@ -30,9 +40,9 @@ final as (
         on_as_of_date.inactive_reason,
         on_as_of_date.is_billable,
         on_as_of_date.member_status = 'active'
-            and customers.email is not null
-            and (customers.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
-        on_as_of_date.member_status = 'active' and customers.phone is not null as can_sms,
+            and attributes.email is not null
+            and (attributes.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
+        on_as_of_date.member_status = 'active' and attributes.phone is not null as can_sms,
         on_as_of_date.member_status = 'active' as can_push,
         on_as_of_date.account_status not in ('deleted', 'archived', 'fraud_confirmed')
             and not (on_as_of_date.account_status = 'suspended' and customers.suspended_blocks_redemption)
@@ -41,16 +51,19 @@ final as (
         on_as_of_date.account_status_updated_at,
         on_as_of_date.account_actor as account_status_updated_by,
         on_as_of_date.status_since,
-        customers.code,
-        customers.email,
-        customers.full_name,
-        customers.phone,
-        customers.accepts_marketing,
+        attributes.code,
+        attributes.email,
+        attributes.full_name,
+        attributes.phone,
+        coalesce(attributes.accepts_marketing, false) as accepts_marketing,
         customers.created_at
     from on_as_of_date
     inner join customers
         on customers.tenant_id = on_as_of_date.tenant_id
         and customers.customer_id = on_as_of_date.customer_id
+    left join attributes
+        on attributes.tenant_id = on_as_of_date.tenant_id
+        and attributes.customer_id = on_as_of_date.customer_id
 )
 
 select * from final
