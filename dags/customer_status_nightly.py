@@ -25,18 +25,32 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from customer_status.pipeline import nightly
-from customer_status.pipeline.context import RunContext, as_of_date_for
+from customer_status.pipeline.context import RunContext, RunDateError, as_of_date_for
 
 WRITER_POOL = "customer_status_duckdb"
 
 
-def run_context(context) -> RunContext:
-    """This DAG run's id, as-of date and swing acceptance, from Airflow's task context."""
+def run_context(context, refused_ok: bool = False) -> RunContext:
+    """This DAG run's id, as-of date and swing acceptance, from Airflow's task context.
+
+    A run without a usable date (no ``as_of_date`` param and no logical date, or a param that
+    is not a date) is recorded as failed at ``ingest`` with the reason, and the task fails at
+    once (``AirflowFailException``: retrying cannot give it a date). ``record_failure`` passes
+    ``refused_ok`` to get the context of such a run (as-of date None) and publish it.
+    """
     params = context["params"]
+    try:
+        as_of = as_of_date_for(params.get("as_of_date"), context.get("logical_date"))
+    except RunDateError as exc:
+        ctx = nightly.new_context(
+            run_id=context["run_id"], as_of_date=None, accept_swing=bool(params.get("accept_swing"))
+        )
+        if refused_ok:
+            return ctx
+        nightly.refuse(ctx, f"{type(exc).__name__}: {exc}")
+        raise AirflowFailException(str(exc)) from exc
     return nightly.new_context(
-        run_id=context["run_id"],
-        as_of_date=as_of_date_for(params.get("as_of_date"), context.get("logical_date")),
-        accept_swing=bool(params.get("accept_swing")),
+        run_id=context["run_id"], as_of_date=as_of, accept_swing=bool(params.get("accept_swing"))
     )
 
 
@@ -98,7 +112,7 @@ def customer_status_nightly():
     @task(trigger_rule="one_failed", retries=0)
     def record_failure(**context) -> None:
         """Runs only when a step failed: record it, then fail the DAG run with the reason."""
-        reason = nightly.record_failure(run_context(context))
+        reason = nightly.record_failure(run_context(context, refused_ok=True))
         raise AirflowFailException(reason)
 
     ingested = ingest()

@@ -85,6 +85,15 @@ def ingest(ctx: RunContext) -> dict:
     return summary
 
 
+def refuse(ctx: RunContext, reason: str) -> None:
+    """Record a run that cannot start (no as-of date, see ``context.RunDateError``) as failed
+    at ``ingest`` with the reason; ``record_failure`` then publishes it like any failure."""
+    log.error("[%s] ingest failed: %s", ctx.run_id, reason)
+    with work_db(ctx.paths) as con:
+        runs.begin(con, ctx)
+        runs.finish(con, ctx.run_id, "failed", "ingest", reason)
+
+
 def validate_imports(ctx: RunContext) -> dict:
     """Great Expectations over the rows loaded since the last published night
     (``expectations/<source>.json``), in a child process so its DuckDB handle is gone before
@@ -151,7 +160,7 @@ def record_failure(ctx: RunContext) -> str:
             runs.finish(con, ctx.run_id, "failed")
     publishing.publish_run_log_only(paths)
     reason = (
-        f"run {ctx.run_id} for {ctx.as_of_date} failed at step "
+        f"run {ctx.run_id} for {ctx.as_of_date or 'no as-of date'} failed at step "
         f"{run.get('failed_step') or '?'}: {run.get('message') or 'see the task logs'}; "
         "nothing was published, the previous tables are unchanged"
     )

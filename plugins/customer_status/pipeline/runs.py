@@ -17,7 +17,7 @@ DDL = """
 create schema if not exists ops;
 create table if not exists ops.pipeline_runs (
     run_id varchar primary key,
-    as_of_date date not null,
+    as_of_date date,  -- NULL only for a run refused for want of a date (context.RunDateError)
     started_at timestamp not null,
     finished_at timestamp,
     outcome varchar not null,
@@ -42,6 +42,8 @@ def _now() -> datetime:
 
 def begin(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
     con.execute(DDL)
+    # work files made before as_of_date could be NULL (a no-op when it already can)
+    con.execute("alter table ops.pipeline_runs alter column as_of_date drop not null")
     con.execute(
         "update ops.pipeline_runs set outcome = 'abandoned', message = "
         "'the run stopped without finishing (killed?); nothing of it was published' "
