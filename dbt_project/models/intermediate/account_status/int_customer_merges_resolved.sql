@@ -1,9 +1,14 @@
-{#- Every merge (`customers.merged_into` + `merged_at`), its final survivor (chains of merges
-    resolve: A -> B -> C gives C for A and B), and whether it can apply: a merge into an
-    unknown customer, into itself, dated before the customer was created, or that is part of
-    a cycle (A -> B -> A) is bad input and
-    is ignored, with the reason (published in `import_rejects`). The walk is a recursive
-    CTE bounded at 100 hops. -#}
+{#- Every merge (`customers.merged_into` + `merged_at`), whether it can apply, and its current
+    survivor (chains of merges resolve: A -> B -> C gives C for A and B). A merge is bad input
+    and is ignored, with the reason (published in `import_rejects`), when it is into itself,
+    into an unknown customer, has no `merged_at`, is dated before the customer was created,
+    or is part of a cycle (A -> B -> A) of merges that are otherwise fine. A merge into a
+    customer whose own merge is ignored is fine: its chain ends there.
+
+    `survivor_id` is who the chain ends at today; who the merged customer's history counts
+    for on each day (point in time: A -> B on day 1, B -> C on day 4 gives B on days 1-3 and
+    C from day 4) is `int_customer_merge_owners`. The walk is a recursive CTE bounded at 100
+    hops. -#}
 with
 
 customers as (
@@ -11,9 +16,34 @@ customers as (
 ),
 
 merges as (
-    select tenant_id, customer_id, merged_into, merged_at, created_at
-    from customers
-    where merged_into is not null
+    select
+        merges.tenant_id,
+        merges.customer_id,
+        merges.merged_into,
+        merges.merged_at,
+        merges.created_at,
+        case
+            when merges.merged_into = merges.customer_id
+                then 'merged into itself; the merge is ignored'
+            when targets.customer_id is null
+                then {{ dbt.concat(["'merged into unknown customer '", 'merges.merged_into', "'; the merge is ignored'"]) }}
+            when merges.merged_at is null
+                then {{ dbt.concat(["'merged into '", 'merges.merged_into', "' without merged_at; the merge is ignored'"]) }}
+            when merges.merged_at < merges.created_at
+                then 'merged before the customer was created; the merge is ignored'
+        end as own_problem
+    from customers as merges
+    left join customers as targets
+        on targets.tenant_id = merges.tenant_id
+        and targets.customer_id = merges.merged_into
+    where merges.merged_into is not null
+),
+
+-- the merges that are fine on their own: the only links a chain (or a cycle) can follow
+links as (
+    select tenant_id, customer_id, merged_into
+    from merges
+    where own_problem is null
 ),
 
 walks as (
@@ -25,18 +55,18 @@ walks as (
                 merged_into as current_id,
                 1 as hops,
                 {{ dbt.concat(['customer_id', "' -> '", 'merged_into']) }} as path
-            from merges
+            from links
             union all
             select
                 walk.tenant_id,
                 walk.start_id,
-                merges.merged_into as current_id,
+                links.merged_into as current_id,
                 walk.hops + 1 as hops,
-                {{ dbt.concat(['walk.path', "' -> '", 'merges.merged_into']) }} as path
+                {{ dbt.concat(['walk.path', "' -> '", 'links.merged_into']) }} as path
             from walk
-            inner join merges
-                on merges.tenant_id = walk.tenant_id
-                and merges.customer_id = walk.current_id
+            inner join links
+                on links.tenant_id = walk.tenant_id
+                and links.customer_id = walk.current_id
             where walk.current_id <> walk.start_id
                 and walk.hops < 100
         )
@@ -44,23 +74,37 @@ walks as (
     ) as walk_rows
 ),
 
-walk_ends as (
-    select
-        tenant_id,
-        start_id,
-        max(case when current_id = start_id then path end) as cycle_path,
-        max(hops) as chain_length
+cycles as (
+    select tenant_id, start_id, max(path) as cycle_path
     from walks
+    where current_id = start_id
     group by tenant_id, start_id
 ),
 
+-- whether each link applies (it is not part of a cycle), and where each walk's chain ends:
+-- at the first customer on it whose own merge does not apply. (No `left join ... where
+-- x is null` here: DuckDB 2.0.0 returned no rows for such an anti-join once it was joined
+-- again below; a `case` inside the aggregate gives the same answer.)
+link_cycles as (
+    select links.tenant_id, links.customer_id, cycles.cycle_path
+    from links
+    left join cycles
+        on cycles.tenant_id = links.tenant_id
+        and cycles.start_id = links.customer_id
+),
+
 survivors as (
-    select walks.tenant_id, walks.start_id, walks.current_id as survivor_id
+    select
+        walks.tenant_id,
+        walks.start_id,
+        min(case
+            when link_cycles.customer_id is null or link_cycles.cycle_path is not null then walks.hops
+        end) as survivor_hops
     from walks
-    inner join walk_ends
-        on walk_ends.tenant_id = walks.tenant_id
-        and walk_ends.start_id = walks.start_id
-        and walk_ends.chain_length = walks.hops
+    left join link_cycles
+        on link_cycles.tenant_id = walks.tenant_id
+        and link_cycles.customer_id = walks.current_id
+    group by walks.tenant_id, walks.start_id
 ),
 
 final as (
@@ -69,30 +113,23 @@ final as (
         merges.customer_id,
         merges.merged_into,
         merges.merged_at,
+        case when merges.own_problem is null and cycles.start_id is null then walks.current_id end as survivor_id,
         case
-            when walk_ends.cycle_path is null and not coalesce(merges.merged_at < merges.created_at, false)
-                then survivors.survivor_id
-        end as survivor_id,
-        case
-            when merges.merged_into = merges.customer_id
-                then 'merged into itself; the merge is ignored'
-            when targets.customer_id is null
-                then {{ dbt.concat(["'merged into unknown customer '", 'merges.merged_into', "'; the merge is ignored'"]) }}
-            when walk_ends.cycle_path is not null
-                then {{ dbt.concat(["'merge cycle '", 'walk_ends.cycle_path', "'; the merge is ignored'"]) }}
-            when merges.merged_at < merges.created_at
-                then 'merged before the customer was created; the merge is ignored'
+            when merges.own_problem is not null then merges.own_problem
+            when cycles.start_id is not null
+                then {{ dbt.concat(["'merge cycle '", 'cycles.cycle_path', "'; the merge is ignored'"]) }}
         end as merge_problem
     from merges
-    left join customers as targets
-        on targets.tenant_id = merges.tenant_id
-        and targets.customer_id = merges.merged_into
-    left join walk_ends
-        on walk_ends.tenant_id = merges.tenant_id
-        and walk_ends.start_id = merges.customer_id
+    left join cycles
+        on cycles.tenant_id = merges.tenant_id
+        and cycles.start_id = merges.customer_id
     left join survivors
         on survivors.tenant_id = merges.tenant_id
         and survivors.start_id = merges.customer_id
+    left join walks
+        on walks.tenant_id = survivors.tenant_id
+        and walks.start_id = survivors.start_id
+        and walks.hops = survivors.survivor_hops
 )
 
 select * from final

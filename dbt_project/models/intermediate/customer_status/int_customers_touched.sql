@@ -5,7 +5,9 @@
     - the customer's own rows (customers, orders, subscription events, status actions, and
       engagement where the tenant's reactivation trigger is any_engagement: elsewhere
       engagement changes no status);
-    - merges: the survivor of a touched customer, and any customer it was ever merged into;
+    - merges: every customer a touched customer's history counts or counted for (the chain
+      of merges of any landed version, to its end), and the customers merged into a customer
+      whose row landed tonight (their merge may apply now);
     - customers sharing a code or email with a touched customer (a status import that
       matched one of them may now be ambiguous);
     - the customers that new status-import rows name (by id, code or email);
@@ -15,7 +17,6 @@
     statuses of a customer are a pure function of its inputs (they do not depend on the
     as-of date: the marts clip them), so recomputing only these gives the full rebuild's
     result; tests/e2e/test_determinism.py checks that. -#}
--- depends_on: {{ ref('int_customer_merges_resolved') }}
 {% for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions', 'tenants', 'status_labels', 'suppressions', 'status_imports'] %}
 -- depends_on: {{ source('landing', source_name) }}
 {% endfor %}
@@ -66,20 +67,43 @@ tenant_wide as (
     {%- endfor %}
 ),
 
+-- every merge any landed version of a customer row names (older versions included: a
+-- customer it no longer names lost its history tonight)
+merge_links as (
+    select distinct tenant_id, customer_id, merged_into
+    from {{ source('landing', 'customers') }}
+    where merged_into is not null
+),
+
 merge_partners as (
-    select merges.tenant_id, merges.survivor_id as customer_id
-    from {{ ref('int_customer_merges_resolved') }} as merges
-    inner join own_rows
-        on own_rows.tenant_id = merges.tenant_id
-        and own_rows.customer_id = merges.customer_id
-    where merges.survivor_id is not null
+    -- downstream: every customer a touched customer's history counted or counts for at any
+    -- time, along any chain of merges, then or now (set semantics: `union` ends the walk
+    -- on cycles and on customers reached twice)
+    select tenant_id, customer_id from (
+        with recursive downstream as (
+            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            from merge_links
+            inner join own_rows
+                on own_rows.tenant_id = merge_links.tenant_id
+                and own_rows.customer_id = merge_links.customer_id
+            union
+            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            from downstream
+            inner join merge_links
+                on merge_links.tenant_id = downstream.tenant_id
+                and merge_links.customer_id = downstream.customer_id
+        )
+        select * from downstream
+    ) as downstream_rows
     union
-    select versions.tenant_id, versions.merged_into as customer_id
-    from {{ source('landing', 'customers') }} as versions
-    inner join own_rows
-        on own_rows.tenant_id = versions.tenant_id
-        and own_rows.customer_id = versions.customer_id
-    where versions.merged_into is not null
+    -- upstream, one step: a customer merged into one whose row landed tonight (a merge
+    -- into an unknown customer applies once that customer lands)
+    select merge_links.tenant_id, merge_links.customer_id
+    from merge_links
+    inner join {{ source('landing', 'customers') }} as versions
+        on versions.tenant_id = merge_links.tenant_id
+        and versions.customer_id = merge_links.merged_into
+    where versions._load_id > (select load_id from watermark)
 ),
 
 touched_keys as (

@@ -8,7 +8,9 @@
     - `payment_refunded`: the day a counting payment was refunded (one day), so that a
       change it causes can say so.
 
-    Each range keeps the order that started it, for a reason a person can read. -#}
+    A payment inherited through a merge counts for an owner only inside the owner's range
+    (`counts_until_date`, int_customer_merge_owners). Each range keeps the order that started
+    it, for a reason a person can read. -#}
 with
 
 payments as (
@@ -21,10 +23,9 @@ windows as (
         customer_id,
         order_id,
         counts_from_date as from_date,
-        case
-            when refund_date is not null and refund_date < window_end_date then refund_date
-            else window_end_date
-        end as to_date
+        {{ customer_status.earliest_end(
+            customer_status.earliest_end('window_end_date', 'refund_date'), 'counts_until_date'
+        ) }} as to_date
     from payments
 ),
 
@@ -34,7 +35,7 @@ ever as (
         customer_id,
         order_id,
         counts_from_date as from_date,
-        refund_date as to_date
+        {{ customer_status.earliest_end('refund_date', 'counts_until_date') }} as to_date
     from payments
 ),
 
@@ -55,6 +56,8 @@ refunds as (
         {{ customer_status.add_days('refund_date', 1) }} as to_date
     from payments
     where refund_date is not null and refund_date >= counts_from_date
+        -- a refund after the history moved on to the next owner is that owner's
+        and (counts_until_date is null or refund_date < counts_until_date)
     group by tenant_id, customer_id, refund_date
 ),
 

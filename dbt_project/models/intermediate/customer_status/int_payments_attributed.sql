@@ -1,9 +1,13 @@
 {#- Every counting payment (paid, not an outlier: SPEC §1, §5) with the local dates that the
     lifecycle rules need, for the customer who paid and, when that customer was merged, for
-    the survivor from the merge on (a payment counts for the survivor from
-    greatest(paid date, merge date) until its own window or refund ends).
+    each customer its history counts for at the time (`int_customer_merge_owners`: with A
+    merged into B on day 1 and B into C on day 4, B on days 1-3, C from day 4). For such an
+    owner the payment counts from greatest(paid date, the owner's first day) until its own
+    window or refund ends, or the owner's range ends, whichever comes first.
 
     - `counts_from_date`: first local day the payment counts for `customer_id`;
+    - `counts_until_date`: day it stops counting for `customer_id` because the history moves
+      on to the next owner (exclusive), NULL for the payer's own payments and the last owner;
     - `window_end_date`: paid date + N (exclusive): the payment is "in the last N days" on
       paid date .. paid date + N - 1;
     - `refund_date`: local date of the refund (exclusive end of everything), NULL if none. -#}
@@ -18,52 +22,54 @@ customers as (
     select * from {{ ref('int_customers_enriched') }}
 ),
 
-merges as (
-    select tenant_id, customer_id, survivor_id, merged_at
-    from {{ ref('int_customer_merges_resolved') }}
-    where merge_problem is null and survivor_id is not null
+owners as (
+    select * from {{ ref('int_customer_merge_owners') }}
 ),
 
-owners as (
+paid as (
     select
         orders.tenant_id,
         orders.customer_id,
         orders.order_id,
         orders.paid_at,
-        orders.refunded_at,
-        orders.paid_at as counts_from_at,
-        false as via_merge
+        {{ customer_status.local_date('orders.paid_at', 'customers.timezone') }} as paid_date,
+        {{ customer_status.local_date('orders.refunded_at', 'customers.timezone') }} as refund_date,
+        customers.activity_window_days
     from orders
-    union all
-    select
-        orders.tenant_id,
-        merges.survivor_id as customer_id,
-        orders.order_id,
-        orders.paid_at,
-        orders.refunded_at,
-        case when orders.paid_at > merges.merged_at then orders.paid_at else merges.merged_at end as counts_from_at,
-        true as via_merge
-    from orders
-    inner join merges
-        on merges.tenant_id = orders.tenant_id
-        and merges.customer_id = orders.customer_id
+    inner join customers
+        on customers.tenant_id = orders.tenant_id
+        and customers.customer_id = orders.customer_id
 ),
 
-dated as (
+attributed as (
     select
-        owners.tenant_id,
-        owners.customer_id,
-        owners.order_id,
-        owners.via_merge,
-        owners.paid_at,
-        {{ customer_status.local_date('owners.paid_at', 'customers.timezone') }} as paid_date,
-        {{ customer_status.local_date('owners.counts_from_at', 'customers.timezone') }} as counts_from_date,
-        {{ customer_status.local_date('owners.refunded_at', 'customers.timezone') }} as refund_date,
-        customers.activity_window_days
-    from owners
-    inner join customers
-        on customers.tenant_id = owners.tenant_id
-        and customers.customer_id = owners.customer_id
+        tenant_id,
+        customer_id,
+        order_id,
+        false as via_merge,
+        paid_at,
+        paid_date,
+        paid_date as counts_from_date,
+        cast(null as date) as counts_until_date,
+        refund_date,
+        activity_window_days
+    from paid
+    union all
+    select
+        paid.tenant_id,
+        owners.owner_id as customer_id,
+        paid.order_id,
+        true as via_merge,
+        paid.paid_at,
+        paid.paid_date,
+        {{ customer_status.latest_start('paid.paid_date', 'owners.owner_from_date') }} as counts_from_date,
+        owners.owner_to_date as counts_until_date,
+        paid.refund_date,
+        paid.activity_window_days
+    from paid
+    inner join owners
+        on owners.tenant_id = paid.tenant_id
+        and owners.customer_id = paid.customer_id
 ),
 
 final as (
@@ -75,10 +81,13 @@ final as (
         paid_at,
         paid_date,
         counts_from_date,
+        counts_until_date,
         {{ customer_status.add_days('paid_date', 'activity_window_days') }} as window_end_date,
         refund_date,
         activity_window_days
-    from dated
+    from attributed
+    -- paid after this owner's range ended: it counts for a later owner only
+    where counts_until_date is null or counts_until_date > counts_from_date
 )
 
 select * from final

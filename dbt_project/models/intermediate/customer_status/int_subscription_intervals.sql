@@ -4,7 +4,8 @@
       is `in_progress` or `suspended` (several events on one day: the last one holds);
     - `subscription_had`: has had a subscription (from its first event on).
 
-    A merged customer's subscriptions count for the survivor from the merge date on. -#}
+    A merged customer's subscriptions also count for each customer its history counts for at
+    the time (`int_customer_merge_owners`), inside that owner's range only. -#}
 with
 
 events as (
@@ -15,10 +16,8 @@ customers as (
     select * from {{ ref('int_customers_enriched') }}
 ),
 
-merges as (
-    select tenant_id, customer_id, survivor_id, merged_at
-    from {{ ref('int_customer_merges_resolved') }}
-    where merge_problem is null and survivor_id is not null
+owners as (
+    select * from {{ ref('int_customer_merge_owners') }}
 ),
 
 states as (
@@ -39,33 +38,26 @@ states as (
         and customers.customer_id = events.customer_id
 ),
 
+-- `owned_until`: the day the subscription stops counting for `customer_id` because the
+-- history moves on to the next owner (NULL: the subscriber itself, or the last owner)
 owned as (
-    select tenant_id, customer_id, subscription_id, status, from_date, to_date
+    select
+        tenant_id, customer_id, subscription_id, status, from_date, to_date,
+        cast(null as date) as owned_until
     from states
     union all
     select
         states.tenant_id,
-        merges.survivor_id as customer_id,
+        owners.owner_id as customer_id,
         states.subscription_id,
         states.status,
-        case when states.from_date > merge_days.merge_date then states.from_date else merge_days.merge_date end as from_date,
-        states.to_date
+        {{ customer_status.latest_start('states.from_date', 'owners.owner_from_date') }} as from_date,
+        {{ customer_status.earliest_end('states.to_date', 'owners.owner_to_date') }} as to_date,
+        owners.owner_to_date as owned_until
     from states
-    inner join merges
-        on merges.tenant_id = states.tenant_id
-        and merges.customer_id = states.customer_id
-    inner join (
-        select
-            merges.tenant_id,
-            merges.customer_id,
-            {{ customer_status.local_date('merges.merged_at', 'customers.timezone') }} as merge_date
-        from merges
-        inner join customers
-            on customers.tenant_id = merges.tenant_id
-            and customers.customer_id = merges.customer_id
-    ) as merge_days
-        on merge_days.tenant_id = merges.tenant_id
-        and merge_days.customer_id = merges.customer_id
+    inner join owners
+        on owners.tenant_id = states.tenant_id
+        and owners.customer_id = states.customer_id
 ),
 
 live as (
@@ -74,7 +66,7 @@ live as (
 ),
 
 had as (
-    select tenant_id, customer_id, subscription_id, from_date, cast(null as date) as to_date
+    select tenant_id, customer_id, subscription_id, from_date, owned_until as to_date
     from owned
 ),
 
