@@ -109,7 +109,7 @@ def exclusive_run(paths: Paths) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             log.warning(
-                "another run is in progress (%s) on %s: waiting for it to finish",
+                "another run is in progress (%s): waiting for it to finish (work area %s)",
                 _holder(fd),
                 paths.work_dir,
             )
