@@ -4,7 +4,9 @@ The DAG only wires steps together; the work lives in ``customer_status.pipeline.
 
 - **Which day**: the run that fires at 12:00 UTC on day X computes X-1, the day that just
   ended everywhere (12:00 UTC is after the end of X-1 in every time zone down to UTC-12).
-  The ``as_of_date`` param overrides it (``customer-status run --date D`` sets it).
+  The ``as_of_date`` param overrides it (``customer-status run --date D`` sets it), for
+  any day from 1900-01-01 on (``start_date`` is 1899-12-31: Airflow runs no task for a
+  logical date before it).
 - **One writer**: every task uses the one-slot pool ``customer_status_duckdb``, and
   ``max_active_runs=1`` / ``max_active_tasks=1`` keep runs and tasks in single file.
 - **Write, audit, publish**: ``validate_imports`` checks the loaded rows with the Great
@@ -57,7 +59,10 @@ def run_context(context, refused_ok: bool = False) -> RunContext:
 @dag(
     dag_id="customer_status_nightly",
     schedule="0 12 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    # Any as-of date from 1900-01-01 on can be computed: Airflow runs no task for a logical
+    # date before start_date (and calls the DAG run a success). catchup=False: a new
+    # deployment starts at the latest tick, it never backfills from 1900.
+    start_date=pendulum.datetime(1899, 12, 31, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,

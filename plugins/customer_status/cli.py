@@ -83,18 +83,20 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
 
     started = time.monotonic()
     made = local.run_dates(paths, dates, accept_swing=accept_swing)
-    for as_of, state, run_id in made:
-        outcome = run_outcome(run_id, paths) or {}
-        if outcome.get("outcome") == "published":
+    for night in made:
+        outcome = run_outcome(night.run_id, paths) or {}
+        if outcome.get("outcome") == "published" and night.problem is None:
             console.print(
-                f"[green]published[/] {as_of}: run {run_id}, "
+                f"[green]published[/] {night.as_of}: run {night.run_id}, "
                 f"{outcome.get('checks_passed')} checks passed"
             )
         else:
+            step, why = _failure(outcome, night)
             console.print(
-                f"[red]FAILED[/] {as_of}: run {run_id} ({state}); nothing was published.\n"
-                f"  step: {outcome.get('failed_step') or '?'}\n"
-                f"  why:  {outcome.get('message') or 'see the log above'}"
+                f"[red]FAILED[/] {night.as_of}: run {night.run_id} ({night.state}); "
+                "nothing was published.\n"
+                f"  step: {escape(step)}\n"
+                f"  why:  {escape(why)}"
             )
             return 1
     skipped = dates[len(made) :]
@@ -109,6 +111,31 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
         f"Published warehouse: {paths.warehouse} (schema marts)"
     )
     return 0
+
+
+def _failure(outcome: dict, night) -> tuple[str, str]:
+    """The failed step and its reason: the run log's, else what Airflow's side shows."""
+    step = outcome.get("failed_step") or ("dag_run" if night.problem else None)
+    why = outcome.get("message") or night.problem
+    if step is None or why is None:
+        # the run log says the run did not publish, but not why (it should never happen)
+        step = step or "dag_run"
+        why = why or (
+            f"the run ended '{outcome.get('outcome') or 'unrecorded'}' without a reason in "
+            f"the run log (DAG run state {night.state})"
+        )
+    return step, why
+
+
+def _as_of(value: date, option: str) -> date:
+    from .pipeline.local import EARLIEST_AS_OF
+
+    if value < EARLIEST_AS_OF:
+        raise UsageError(
+            f"{option} {value} is before {EARLIEST_AS_OF}: the history starts in 1900 at the "
+            "earliest (a created_at before 1900-01-01 is rejected as bad input)"
+        )
+    return value
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -134,10 +161,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run_nights(_paths(args), [args.date], args.accept_swing, args.verbose)
+    return _run_nights(_paths(args), [_as_of(args.date, "--date")], args.accept_swing, args.verbose)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    _as_of(args.start, "--start")
     if args.end < args.start:
         raise UsageError(f"--end {args.end} is before --start {args.start}")
     dates = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]

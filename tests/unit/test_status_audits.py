@@ -140,3 +140,40 @@ def test_a_swing_within_the_limit_or_from_zero_passes(con):
         "('t2', '2026-03-30', 0, 1), ('t2', '2026-03-31', 5, 5)"
     )
     assert all(r.passed for r in sa.billable_swing(con, accept_swing=False))
+
+
+def test_daily_counts_that_stop_before_the_as_of_date_fail(con):
+    """Issue 14.2: a spine counted forward from a 1970 creation ended in 1989; every 2026
+    figure was missing and every other audit passed."""
+    con.execute(
+        "insert into marts.billable_counts_daily values "
+        "('t2', '1989-12-30', 1, 1), ('t2', '1989-12-31', 1, 1)"
+    )
+    con.execute(
+        "insert into marts.status_counts_daily values "
+        "('t2', '1989-12-30', 'status', 'active', 1), ('t2', '1989-12-31', 'status', 'active', 1)"
+    )
+    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    assert not result.passed and result.tenant_id == "t2"
+    assert result.sample == [
+        ("billable_counts_daily", date(1989, 12, 30), date(1989, 12, 31), 2, D),
+        ("status_counts_daily", date(1989, 12, 30), date(1989, 12, 31), 2, D),
+    ]
+    assert "do not reach the as-of date" in result.detail
+
+
+def test_daily_counts_with_a_missing_day_or_past_the_as_of_date_fail(con):
+    con.execute("delete from marts.billable_counts_daily where date = '2026-03-30'")
+    con.execute(
+        "insert into marts.billable_counts_daily values "
+        "('t1', '2026-03-29', 2, 2), ('t1', '2026-04-01', 2, 2)"
+    )
+    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    assert not result.passed and result.tenant_id == "t1"
+    assert result.sample == [("billable_counts_daily", date(2026, 3, 29), date(2026, 4, 1), 3, D)]
+
+
+def test_daily_counts_that_reach_the_as_of_date_pass(con):
+    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    assert result.passed, result.describe()
+    assert sa.daily_counts_reach_the_as_of_date in sa.CHECKS

@@ -9,6 +9,9 @@ fails per tenant with a sample of the offending rows:
 - the statuses add up: per tenant and day, each dimension's counts sum to the customers
   counted;
 - every status change has a reason and an actor;
+- the daily counts reach the as-of date: per tenant, ``billable_counts_daily`` and
+  ``status_counts_daily`` have every day from their first day to the as-of date, no gap,
+  nothing after it (CONTRACT: a run for D publishes every day up to D);
 - the billable count on the as-of date moved by at most ``max_billable_swing`` of the day
   before's count, unless the operator accepted the run (``--accept-swing``).
 """
@@ -115,6 +118,32 @@ def every_status_change_has_reason_and_actor(con: duckdb.DuckDBPyConnection) -> 
     )
 
 
+def daily_counts_reach_the_as_of_date(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    return per_tenant(
+        con,
+        "daily_counts_reach_the_as_of_date",
+        """
+        with as_of as (select as_of_date as d from intermediate.int_run_parameters),
+        spans as (
+            select tenant_id, 'billable_counts_daily' as table_name,
+                min(date) as first_date, max(date) as last_date, count(distinct date) as days
+            from marts.billable_counts_daily group by tenant_id
+            union all
+            select tenant_id, 'status_counts_daily',
+                min(date), max(date), count(distinct date)
+            from marts.status_counts_daily group by tenant_id
+        )
+        select s.tenant_id, s.table_name, s.first_date, s.last_date, s.days, as_of.d
+        from spans s cross join as_of
+        where s.last_date <> as_of.d or s.days <> as_of.d - s.first_date + 1
+        order by all
+        """,
+        "every tenant's daily counts cover each day from their first day to the as-of date",
+        "daily count table(s) that do not reach the as-of date day by day",
+        "table, first day, last day, days present, as-of date",
+    )
+
+
 SWING_SQL = """
 with as_of as (select as_of_date as d from intermediate.int_run_parameters),
 today as (
@@ -180,4 +209,5 @@ CHECKS = (
     one_row_per_customer_per_day,
     statuses_add_up,
     every_status_change_has_reason_and_actor,
+    daily_counts_reach_the_as_of_date,
 )

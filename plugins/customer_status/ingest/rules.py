@@ -18,6 +18,8 @@ FALSE_WORDS = ("false", "0", "no", "f", "n")
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # Clocks drift: a timestamp up to this far past the run's start is still accepted.
 FUTURE_TOLERANCE = "interval 1 hour"
+# No timestamp before this is data (SPEC §1: a created_at before 1900-01-01 cannot be right).
+EARLIEST_TIMESTAMP = "1900-01-01"
 
 _WHAT = {
     "timestamp": "an ISO 8601 timestamp",
@@ -91,6 +93,11 @@ def row_errors(
             f"'{name} ' || {shown} || ' is not between 0 and 1' end"
         )
     if col.kind == "timestamp":
+        errors.append(
+            f"case when {typed} < timestamp '{EARLIEST_TIMESTAMP}' then "
+            f"'{name} ' || strftime({typed}, '%Y-%m-%d %H:%M:%S') || "
+            f"' UTC is before {EARLIEST_TIMESTAMP}: not a plausible date' end"
+        )
         start = quote_literal(started_at.strftime("%Y-%m-%d %H:%M:%S"))
         errors.append(
             f"case when {typed} > timestamp {start} + {FUTURE_TOLERANCE} then "

@@ -148,20 +148,55 @@ def publish(ctx: RunContext) -> dict[str, int]:
         return counts
 
 
+def _failed_tasks(run_id: str) -> list[str]:
+    """The tasks of this DAG run that failed, as Airflow knows them (empty outside a task)."""
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
+    except Exception as exc:  # no Airflow task context, or the API refused: say so below
+        log.warning("could not read the task states of run %s: %s", run_id, exc)
+        return []
+    return sorted(
+        task
+        for task, state in states.items()
+        if str(getattr(state, "value", state)) == "failed" and task != "record_failure"
+    )
+
+
 def record_failure(ctx: RunContext) -> str:
     """Publish the run log only: readers keep the last good tables and see this run failed.
 
-    Returns the failure in one sentence (step and reason) for the DAG run's final error.
+    A step that failed before it could record why (for example while opening the working
+    file) is named from Airflow's task states, so the run log always has a step and a
+    reason. Returns the failure in one sentence (step and reason) for the DAG run's final
+    error.
     """
     paths = ctx.paths
     with work_db(paths) as con:
-        run = runs.get(con, ctx.run_id) or {}
-        if run.get("outcome") in ("running", "published", None):
-            runs.finish(con, ctx.run_id, "failed")
+        con.execute(runs.DDL)
+        run = runs.get(con, ctx.run_id)
+        if run is None:
+            runs.begin(con, ctx)
+            run = runs.get(con, ctx.run_id) or {}
+        unfinished = run.get("outcome") in ("running", "published", None)
+        if not run.get("failed_step"):
+            unfinished = True
+            failed = _failed_tasks(ctx.run_id)
+            run["failed_step"] = failed[0] if failed else "dag_run"
+            run["message"] = run.get("message") or (
+                f"task(s) {', '.join(failed)} failed before recording why: see the task log"
+                if failed
+                else "a task failed before recording why, and Airflow did not say which: "
+                "see the task logs"
+            )
+        if unfinished:
+            runs.finish(con, ctx.run_id, "failed", run["failed_step"], run["message"])
     publishing.publish_run_log_only(paths)
     reason = (
         f"run {ctx.run_id} for {ctx.as_of_date or 'no as-of date'} failed at step "
-        f"{run.get('failed_step') or '?'}: {run.get('message') or 'see the task logs'}; "
+        f"{run['failed_step']}: {run['message']}; "
         "nothing was published, the previous tables are unchanged"
     )
     log.error(reason)
