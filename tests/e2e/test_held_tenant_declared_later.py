@@ -8,11 +8,14 @@ night only):
   and l-2 (created 2026-02-01, one engagement event on 2026-03-15) are held: in
   ``import_rejects`` only. Tenant ``early`` is declared and computed as usual.
 - night 2, as of 2026-03-31: a corrected ``tenants`` row declares ``late`` (UTC,
-  ``reactivation_trigger`` any_engagement, ``sunset_after_days`` 30). Nothing else lands:
-  the rows held since night 1 are computed from their own dates. l-2's engagement, staged
-  on night 1 while the tenant was held, must still reactivate it (the engagement staging
-  model is incremental per load), so on 2026-03-31 l-2 is an active member; without it, it
-  would be inactive (no_engagement) since 2026-03-03.
+  ``reactivation_trigger`` any_engagement, ``sunset_after_days`` 30). Nothing else of
+  ``late`` lands: the rows held since night 1 are computed from their own dates. l-2's
+  engagement, staged on night 1 while the tenant was held, must still reactivate it (the
+  engagement staging model is incremental per load), so on 2026-03-31 l-2 is an active
+  member; without it, it would be inactive (no_engagement) since 2026-03-03.
+- tenant ``early``'s order eo-1 (paid 2026-03-20) names e-2, a customer that lands only on
+  night 2 (``customers/early-2.csv``, created 2026-03-01): flagged ``unknown customer`` on
+  night 1; on night 2 it is a sound payment and e-2 is active from 2026-03-20.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ def nights(tmp_path_factory):
     _write(
         landing / "orders" / "late.csv",
         "tenant_id,order_id,customer_id,created_at,paid_at,amount,currency\n"
-        "late,lo-1,l-1,2026-03-10T12:00:00Z,2026-03-10T12:05:00Z,10.00,EUR\n",
+        "late,lo-1,l-1,2026-03-10T12:00:00Z,2026-03-10T12:05:00Z,10.00,EUR\n"
+        "early,eo-1,e-2,2026-03-20T12:00:00Z,2026-03-20T12:05:00Z,10.00,EUR\n",
     )
     _write(
         landing / "engagement_events" / "late.csv",
@@ -67,11 +71,19 @@ def nights(tmp_path_factory):
             "select source, tenant_id, held_rows from marts.import_rejects "
             "where scope = 'held' order by source"
         ),
+        "eo-1": zone.published(
+            "select invalid_reason from marts.orders where tenant_id = 'early' "
+            "and order_id = 'eo-1'"
+        ),
     }
     _write(
         landing / "tenants" / "late-v2.csv",
         "tenant_id,name,timezone,reactivation_trigger,sunset_after_days,updated_at\n"
         "late,Late,UTC,any_engagement,30,2026-03-31T00:00:00Z\n",
+    )
+    _write(
+        landing / "customers" / "early-2.csv",
+        "tenant_id,customer_id,email,created_at\nearly,e-2,two@early.test,2026-03-01T10:00:00Z\n",
     )
     second = zone.run("--date", "2026-03-31")
     assert second.code == 0, second.output
@@ -127,3 +139,15 @@ def test_engagement_landed_while_held_is_not_lost(nights):
         (date(2026, 3, 3), "inactive"),
         (date(2026, 3, 15), "active"),
     ]
+
+
+def test_an_unknown_customers_order_counts_once_the_customer_lands(nights):
+    zone, before = nights
+    assert before["eo-1"] == [("unknown customer",)]
+    assert zone.published(
+        "select invalid_reason from marts.orders where tenant_id = 'early' and order_id = 'eo-1'"
+    ) == [(None,)]
+    assert zone.published(
+        "select changed_on from marts.status_changes where tenant_id = 'early' "
+        "and customer_id = 'e-2' and dimension = 'lifecycle_status' and to_value = 'active'"
+    ) == [(date(2026, 3, 20),)]
