@@ -23,8 +23,8 @@ from ..checks import ChecksFailed, gx_imports, run_checks
 from ..ingest import LoadContext, ingest_landing
 from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
+from . import night_report, published, runs
 from . import publish as publishing
-from . import published, runs
 from .context import RunContext
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ def audit(ctx: RunContext) -> dict:
         runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
         for result in results:
             log.info(result.describe())
+        for line in night_report.lines(con):  # flagged orders and held rows, every night
+            log.warning(line)
         if failed:
             raise ChecksFailed(failed)
     return {"checks_passed": len(results), "checks_failed": 0}

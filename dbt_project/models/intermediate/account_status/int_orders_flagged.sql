@@ -1,10 +1,21 @@
 {#- Every order, with payments made while the account was suspended or under a fraud status
-    flagged as outliers (SPEC §5). Outliers never count as activity, reactivation or revenue
-    downstream (`int_payments_attributed` leaves them out). -#}
+    flagged as outliers (SPEC §5), and orders that cannot be right flagged as invalid
+    (`invalid_reason`, NULL when fine; the first that holds): an unknown customer (no
+    customer of the tenant has the id, yet), paid before it was created, refunded before it
+    was paid. Neither outliers nor invalid orders ever count as activity, reactivation or
+    revenue downstream (`int_payments_attributed` leaves them out). An order of an unknown
+    customer counts once the customer lands, from its own dates: the flag is recomputed
+    every build, and the customer's arrival touches it (`int_customers_touched`).
+    `invalid_since` is the instant the problem shows (the later of the two timestamps
+    involved), so that a run for an earlier date does not show it (`orders` clips at D). -#}
 with
 
 orders as (
     select * from {{ ref('stg_landing__orders') }}
+),
+
+customers as (
+    select tenant_id, customer_id from {{ ref('stg_landing__customers') }}
 ),
 
 blocking_periods as (
@@ -12,26 +23,47 @@ blocking_periods as (
     where account_status in ('suspended', 'fraud_suspected', 'fraud_confirmed')
 ),
 
+checked as (
+    select
+        orders.*,
+        case
+            when customers.customer_id is null then 'unknown customer'
+            when orders.paid_at < orders.created_at then 'paid before it was created'
+            when orders.refunded_at < orders.paid_at then 'refunded before it was paid'
+        end as invalid_reason,
+        case
+            when customers.customer_id is null then orders.created_at
+            when orders.paid_at < orders.created_at then orders.created_at
+            when orders.refunded_at < orders.paid_at then orders.paid_at
+        end as invalid_since
+    from orders
+    left join customers
+        on customers.tenant_id = orders.tenant_id
+        and customers.customer_id = orders.customer_id
+),
+
 final as (
     select
-        orders.tenant_id,
-        orders.order_id,
-        orders.customer_id,
-        orders.created_at,
-        orders.paid_at,
-        orders.refunded_at,
-        orders.amount,
-        orders.currency,
+        checked.tenant_id,
+        checked.order_id,
+        checked.customer_id,
+        checked.created_at,
+        checked.paid_at,
+        checked.refunded_at,
+        checked.amount,
+        checked.currency,
         blocking_periods.account_status is not null as is_outlier,
         case when blocking_periods.account_status is not null then
             {{ dbt.concat(["'paid while the account was '", 'blocking_periods.account_status']) }}
-        end as outlier_reason
-    from orders
+        end as outlier_reason,
+        checked.invalid_reason,
+        checked.invalid_since
+    from checked
     left join blocking_periods
-        on blocking_periods.tenant_id = orders.tenant_id
-        and blocking_periods.customer_id = orders.customer_id
-        and orders.paid_at >= blocking_periods.valid_from
-        and (blocking_periods.valid_to is null or orders.paid_at < blocking_periods.valid_to)
+        on blocking_periods.tenant_id = checked.tenant_id
+        and blocking_periods.customer_id = checked.customer_id
+        and checked.paid_at >= blocking_periods.valid_from
+        and (blocking_periods.valid_to is null or checked.paid_at < blocking_periods.valid_to)
 )
 
 select * from final

@@ -1,5 +1,7 @@
-{#- Every customer with its tenant's settings (defaults for a tenant without a `tenants` row)
-    and its creation as a local date: the one place the status engine reads settings from. -#}
+{#- Every customer of a declared tenant with its tenant's settings (empty settings take the
+    defaults in `stg_landing__tenants`) and its creation as a local date: the one place the
+    status engine reads settings from. A customer of a tenant no accepted `tenants` row
+    declares is held (SPEC §1): it is not computed here, and `import_rejects` reports it. -#}
 with
 
 customers as (
@@ -39,7 +41,7 @@ final as (
         coalesce(tenants.suspended_blocks_redemption, false) as suspended_blocks_redemption,
         tenants.sunset_after_days
     from customers
-    left join tenants
+    inner join tenants
         on tenants.tenant_id = customers.tenant_id
 )
 

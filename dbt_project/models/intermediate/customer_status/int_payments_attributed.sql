@@ -15,7 +15,7 @@ with
 
 orders as (
     select * from {{ ref('int_orders_flagged') }}
-    where paid_at is not null and not is_outlier
+    where paid_at is not null and not is_outlier and invalid_reason is null
 ),
 
 customers as (

@@ -1,5 +1,9 @@
 {#- Published: every status action and every row of every CSV status import, with its
-    outcome (`applied`, `no_change`, `rejected`) and, when rejected, why (SPEC §4, §9). -#}
+    outcome (`applied`, `no_change`, `rejected`) and, when rejected, why (SPEC §4, §9). A run
+    for D publishes D's world: an action or import row requested after D (local date, the
+    tenant's time zone) is not shown; it shows in the runs for its own day on. -#}
+-- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
+{{ config(tags=['as_of_date']) }}
 with
 
 account_events as (
@@ -69,12 +73,25 @@ member_outcomes as (
     from member_actions
 ),
 
-final as (
+tenants as (
+    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+),
+
+all_outcomes as (
     select * from account_outcomes
     union all
     select * from rejected_requests
     union all
     select * from member_outcomes
+),
+
+final as (
+    select all_outcomes.*
+    from all_outcomes
+    inner join tenants
+        on tenants.tenant_id = all_outcomes.tenant_id
+    where {{ customer_status.local_date('all_outcomes.requested_at', 'tenants.timezone') }}
+        <= {{ customer_status.as_of_date() }}
 )
 
 select * from final

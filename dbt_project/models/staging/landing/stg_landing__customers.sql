@@ -22,6 +22,7 @@ final as (
         _source_file as source_file,
         _row_number as source_row_number
     from versions
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final

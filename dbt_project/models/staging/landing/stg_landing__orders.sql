@@ -16,6 +16,7 @@ final as (
         upper(currency) as currency,
         updated_at
     from versions
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final

@@ -16,6 +16,7 @@ final as (
         requested_at,
         coalesce(source, 'api') as source
     from versions
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final

@@ -20,6 +20,7 @@ final as (
         effective_at,
         loaded_for_as_of_date
     from rows_loaded
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final

@@ -7,6 +7,7 @@ versions as (
 final as (
     select tenant_id, label, status as account_status
     from versions
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final

@@ -10,6 +10,7 @@ versions as (
 final as (
     select tenant_id, subscription_id, customer_id, status, changed_at
     from versions
+    where {{ customer_status.declared_tenant('tenant_id') }}
 )
 
 select * from final
