@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .readers import quote_ident, quote_literal
+from .readers import READ_ERROR, ROW_NUMBER, quote_ident, quote_literal
 from .sources import Column, Source
 
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
@@ -168,7 +168,8 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
     )
     return f"""
         with raw_values as (
-            select {", ".join(raws)}, _row_number, _read_error
+            select {", ".join(raws)}, {quote_ident(ROW_NUMBER)} as _row_number,
+                   {quote_ident(READ_ERROR)} as _read_error
             from batch
         ),
         typed as (
