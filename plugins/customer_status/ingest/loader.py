@@ -436,8 +436,9 @@ def _load_status_import(
 
 
 def _unformula(expr: str) -> str:
-    """Undo the export's formula guard: a leading ' before = + - @ tab or CR is dropped."""
-    return f"regexp_replace({expr}, '^''([=+\\-@\\t\\r])', '\\1')"
+    """Undo the export's formula guard: one leading ' is dropped from a cell whose '
+    characters stand before = + - @ tab or CR (``export.guard`` adds exactly one)."""
+    return f"regexp_replace({expr}, '^''(''*[=+\\-@\\t\\r])', '\\1')"
 
 
 def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext) -> str:

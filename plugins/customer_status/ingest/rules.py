@@ -85,6 +85,8 @@ def row_errors(
         )
     if col.kind in ("amount", "integer"):
         errors.append(f"case when {typed} < 0 then '{name} ' || {shown} || ' is negative' end")
+    if col.kind == "amount":
+        errors.append(_too_precise(col, raw, typed, shown, native=shown_raw is not None))
     if col.kind == "ratio":
         errors.append(
             f"case when {typed} not between 0 and 1 then "
@@ -98,6 +100,26 @@ def row_errors(
             f"' UTC is later than the start of this run ({start[1:-1]} UTC)' end"
         )
     return errors
+
+
+def _too_precise(col: Column, raw: str, typed: str, shown: str, native: bool) -> str:
+    """An amount with more decimals than the raw table keeps (``decimal(18, 2)``) is
+    rejected, never rounded: '1.005' is not 1.01. Trailing zeros are no extra precision
+    ('12.500' is 12.50). Text is checked by its digits (and, for an exponent form such as
+    '1.5e-3', by value); a native Parquet number by value (a DECIMAL(p, 4) or a DOUBLE)."""
+    scale = col.sql_type.rstrip(")").split(",")[-1].strip()
+    if native:
+        lost = f"{raw} <> {typed}"
+    else:
+        lost = (
+            f"(regexp_matches({raw}, '\\.[0-9]{{{scale}}}[0-9]*[1-9]') "
+            f"or try_cast({raw} as double) <> cast({typed} as double))"
+        )
+    return (
+        f"case when {typed} is not null and {lost} then '{col.name} ' || {shown} || "
+        f"' has more than {scale} decimals: amounts are kept to {scale} decimals and "
+        "never rounded' end"
+    )
 
 
 def raw_text(name: str, present: bool) -> str:
