@@ -1,6 +1,6 @@
 """Nothing is lost: every row of every file loaded this run is either loaded or rejected.
 
-The rows of a file are those physically in it (``ingest_ledger.physical_rows``: its
+The rows of a file are those physically in it (``raw.ingest_ledger_meaning.physical_rows``: its
 non-blank lines, or a Parquet file's own row count, counted apart from the parser), so a
 reader that merged lines (an unclosed quote) or dropped rows cannot pass unnoticed.
 """
@@ -30,15 +30,16 @@ def rows_reconcile(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
             select _load_id, count(*) as n, count(*) filter (where row_number is null) as whole
             from raw.import_rejects group by _load_id
         )
-        select l.file, l.physical_rows, l.rows_in_file, l.rows_loaded, l.rows_rejected,
+        select l.file, m.physical_rows, l.rows_in_file, l.rows_loaded, l.rows_rejected,
                coalesce(p.n, 0) as in_raw, coalesce(r.n, 0) as in_rejects,
                coalesce(r.whole, 0) as whole_file_rejects
         from ({UNPUBLISHED_LOADS}) l
+        left join raw.ingest_ledger_meaning m on m.load_id = l.load_id
         left join loaded_per_file p on p._load_id = l.load_id
         left join rejected r on r._load_id = l.load_id
         where not (
               l.rows_in_file = l.rows_loaded + l.rows_rejected
-              and coalesce(l.physical_rows, l.rows_in_file) = l.rows_in_file
+              and coalesce(m.physical_rows, l.rows_in_file) = l.rows_in_file
               and coalesce(p.n, 0) = l.rows_loaded
               and (case when l.outcome = 'rejected' then coalesce(r.whole, 0) = 1
                         else coalesce(r.n, 0) = l.rows_rejected end)

@@ -2,8 +2,9 @@
 
 - **Ledger** (``raw.ingest_ledger``): one row per file version the pipeline evaluated, and per
   file it did not read (a hidden file, a copy of loaded content). A file is known by what it
-  *means*, ``meaning``: its content (SHA-256), plus the tenant for a status import (the
-  tenant comes from its folder). A file whose meaning was already loaded for its source is
+  *means* (``raw.ingest_ledger_meaning``, beside the ledger so the ledger's own shape is
+  unchanged): its content (SHA-256), plus the tenant for a status import (the tenant comes
+  from its folder). A file whose meaning was already loaded for its source is
   skipped, however often and under whatever name it lands again (a copy under a new name is
   recorded once, as ``already_loaded``). A file rejected whole is not "already loaded": it is
   evaluated again once tenant settings (``max_reject_ratio``) were loaded after it was
@@ -66,8 +67,11 @@ DDL = [
         load_id bigint primary key, source varchar not null, file varchar not null,
         sha256 varchar not null, bytes bigint not null, rows_in_file bigint not null,
         rows_loaded bigint not null, rows_rejected bigint not null, outcome varchar not null,
-        message varchar, run_id varchar, as_of_date date, loaded_at timestamp not null,
-        meaning varchar, physical_rows bigint)""",
+        message varchar, run_id varchar, as_of_date date, loaded_at timestamp not null)""",
+    # what each ledger row's file means and how many rows it physically has: beside the
+    # ledger, so the ledger's shape (and every insert into it) stays as it was
+    """create table if not exists raw.ingest_ledger_meaning (
+        load_id bigint primary key, meaning varchar, physical_rows bigint)""",
     """create table if not exists raw.import_rejects (
         source varchar not null, file varchar not null, row_number bigint,
         tenant_id varchar, error varchar not null, _load_id bigint not null)""",
@@ -87,6 +91,8 @@ def raw_table_ddl(source: Source) -> str:
 # recorded it.
 _MEANING_SQL = """case when source = 'status_imports' and len(string_split(file, '/')) >= 3
     then sha256 || ' tenant=' || split_part(file, '/', 2) else sha256 end"""
+# the ledger with each row's meaning and physical row count
+_LEDGER = "(select * from raw.ingest_ledger left join raw.ingest_ledger_meaning using (load_id))"
 HIDDEN_PREFIXES = (".", "_")
 ROOT_SOURCE = "landing_root"  # the ledger's source for a file directly in the landing folder
 LOADED_OUTCOMES = ("loaded", "loaded_with_rejects")
@@ -101,20 +107,14 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migrate_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    """A ledger from before ``meaning`` and ``physical_rows``: add them, and give every row
-    the meaning its file has (its content, plus the folder's tenant for a status import)."""
-    columns = {
-        name
-        for (name,) in con.execute(
-            "select column_name from duckdb_columns() "
-            "where schema_name = 'raw' and table_name = 'ingest_ledger'"
-        ).fetchall()
-    }
-    if "physical_rows" not in columns:
-        con.execute("alter table raw.ingest_ledger add column physical_rows bigint")
-    if "meaning" not in columns:
-        con.execute("alter table raw.ingest_ledger add column meaning varchar")
-        con.execute(f"update raw.ingest_ledger set meaning = {_MEANING_SQL}")
+    """Ledger rows without a meaning (written before meanings were recorded, or by hand):
+    give each the meaning its file has (its content, plus the folder's tenant for a status
+    import), so a file they loaded stays loaded."""
+    con.execute(
+        f"""insert into raw.ingest_ledger_meaning
+        select load_id, {_MEANING_SQL}, null from raw.ingest_ledger
+        where load_id not in (select load_id from raw.ingest_ledger_meaning)"""
+    )
 
 
 def file_meaning(source: str, relative: str, sha: str) -> str:
@@ -300,7 +300,7 @@ def _known(
     ``already_loaded``). Rejected whole under this name: skipped, unless tenant settings
     were loaded since (a raised ``max_reject_ratio`` can change the verdict)."""
     loaded = con.execute(
-        "select file from raw.ingest_ledger where source = ? and meaning = ? "
+        f"select file from {_LEDGER} where source = ? and meaning = ? "
         f"and outcome in {LOADED_OUTCOMES} order by load_id limit 1",
         [source, meaning],
     ).fetchone()
@@ -308,7 +308,7 @@ def _known(
         message = f"same content as {loaded[0]}"
         if loaded[0] != relative:
             copy = con.execute(
-                "select 1 from raw.ingest_ledger where source = ? and file = ? and meaning = ? "
+                f"select 1 from {_LEDGER} where source = ? and file = ? and meaning = ? "
                 "and outcome = 'already_loaded'",
                 [source, relative, meaning],
             ).fetchone()
@@ -319,7 +319,7 @@ def _known(
                     _record_ledger(con, ctx, result, sha, size, load_id, meaning)
         return FileResult(source, relative, 0, 0, 0, "skipped", message)
     rejected = con.execute(
-        """select l.load_id, l.message from raw.ingest_ledger l
+        f"""select l.load_id, l.message from {_LEDGER} l
         where l.source = ? and l.file = ? and l.meaning = ? and l.outcome = 'rejected'
           and not exists (
               select 1 from raw.ingest_ledger t
@@ -352,7 +352,7 @@ def _record_hidden(con, ctx, source, relative, sha, size, meaning, part) -> File
     )
     result = FileResult(source, relative, 0, 0, 0, "hidden", message)
     seen = con.execute(
-        "select 1 from raw.ingest_ledger where source = ? and file = ? and meaning = ? "
+        f"select 1 from {_LEDGER} where source = ? and file = ? and meaning = ? "
         "and outcome = 'skipped'",
         [source, relative, meaning],
     ).fetchone()
@@ -559,10 +559,7 @@ def _record_ledger(
     physical_rows: int | None = None,
 ) -> None:
     con.execute(
-        """insert into raw.ingest_ledger (load_id, source, file, sha256, bytes, rows_in_file,
-            rows_loaded, rows_rejected, outcome, message, run_id, as_of_date, loaded_at,
-            meaning, physical_rows)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        "insert into raw.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             result.source,
@@ -577,7 +574,8 @@ def _record_ledger(
             ctx.run_id,
             ctx.as_of_date,
             datetime.utcnow().replace(microsecond=0),
-            meaning,
-            physical_rows,
         ],
+    )
+    con.execute(
+        "insert into raw.ingest_ledger_meaning values (?, ?, ?)", [load_id, meaning, physical_rows]
     )

@@ -119,19 +119,33 @@ def _read_parquet(
             raise FileRejected(f"column '{norm}' appears twice ('{seen[norm]}' and '{name}')")
         seen[norm] = name
     kept = {norm: orig for norm, orig in seen.items() if norm in wanted}
-    # the row number comes from the scan's own counter, not from any column of the file
-    # (a file may have a column called ``file_row_number``: the scan's counter is renamed)
-    counter = "cs:file_row_number"
-    while counter in names:
-        counter += "_"
     select = "".join(f"{quote_ident(orig)} as {quote_ident(norm)}, " for norm, orig in kept.items())
-    con.execute(
-        f"create temp view batch as select {select}"
-        f"{quote_ident(counter)} + 1 as {quote_ident(ROW_NUMBER)}, "
-        f"cast(null as varchar) as {quote_ident(READ_ERROR)} "
-        f"from (select *, file_row_number as {quote_ident(counter)} "
-        f"from read_parquet({literal}, file_row_number = true))"
-    )
+    if "file_row_number" in seen:
+        # the file has a column of that name, which hides DuckDB's row counter: number the
+        # rows from an Arrow copy of the wanted columns instead (rare, so memory is fine)
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path, columns=list(kept.values()))
+        except (OSError, pa.ArrowException) as exc:
+            raise FileRejected(f"not a readable Parquet file: {_first_line(exc)}") from exc
+        numbered = table.append_column(  # noqa: F841 (read by DuckDB)
+            "cs:file_row_number", pa.array(range(table.num_rows), pa.int64())
+        )
+        scan = "numbered"
+        counter = '"cs:file_row_number"'
+        con.execute(
+            f"create temp table batch as select {select}{counter} + 1 as "
+            f"{quote_ident(ROW_NUMBER)}, cast(null as varchar) as {quote_ident(READ_ERROR)} "
+            f"from {scan}"
+        )
+    else:
+        con.execute(
+            f"create temp view batch as select {select}"
+            f"file_row_number + 1 as {quote_ident(ROW_NUMBER)}, "
+            f"cast(null as varchar) as {quote_ident(READ_ERROR)} "
+            f"from read_parquet({literal}, file_row_number = true)"
+        )
     try:  # a truncated or corrupt body only shows when the data is read
         con.execute("select count(*) from batch").fetchone()
         (stats.physical_rows,) = con.execute(

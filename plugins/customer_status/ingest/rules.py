@@ -168,7 +168,7 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
     A row whose key (and version) repeats an earlier row of the same file with other values
     is rejected as a duplicate; an identical repeat is kept (staging collapses it).
     """
-    raws, typeds, errors = [], [], ["_read_error"]
+    raws, typeds, errors = [], [], []
     for col in source.columns:
         raw_name = quote_ident(f"raw:{col.name}")
         batch_type = present.get(col.name)
@@ -200,7 +200,9 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
         ),
         checked as (
             select {columns}, _row_number, hash({columns}) as _content,
-                   nullif(concat_ws('; ', {", ".join(errors)}), '') as _row_error
+                   -- a row that could not be read has only that reason
+                   coalesce(_read_error, nullif(concat_ws('; ', {", ".join(errors)}), ''))
+                       as _row_error
             from typed
         ),
         -- keys (and versions) that appear more than once, with the first row's content
