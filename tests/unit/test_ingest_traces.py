@@ -331,3 +331,22 @@ def test_the_ledger_outcome_of_every_kind_of_file_is_published_by_landing_files(
         "orders/t1/.lock.csv": "skipped",
         "README.txt": "rejected",
     }
+
+
+def test_an_unreadable_file_is_rejected_once_with_the_reason(landing, monkeypatch):
+    landing.write("orders/t1/locked.csv", orders(2))
+    real_hash = loader.file_sha256
+
+    def no_permission(file):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(loader, "file_sha256", no_permission)
+    result = landing.ingest()["orders/t1/locked.csv"]
+    assert (result.outcome, result.message) == (
+        "rejected",
+        "the file could not be read: Permission denied",
+    )
+    assert landing.ingest()["orders/t1/locked.csv"].outcome == "skipped"
+    assert len(landing.rejects("orders/t1/locked.csv")) == 1
+    monkeypatch.setattr(loader, "file_sha256", real_hash)  # readable again: it loads
+    assert landing.ingest()["orders/t1/locked.csv"].rows_loaded == 2

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -189,9 +190,11 @@ def discover(landing: Path) -> list[tuple[str, Path]]:
     ordered = [s for s in LOAD_ORDER if s in folders] + [f for f in folders if f not in LOAD_ORDER]
     found = []
     for source in ordered:
-        for path in sorted((landing / source).rglob("*")):
-            if path.is_file():
-                found.append((source, path))
+        # os.walk, not rglob: a folder removed while it is listed is no error
+        files = [
+            Path(folder, name) for folder, _, names in os.walk(landing / source) for name in names
+        ]
+        found += [(source, path) for path in sorted(files) if path.is_file()]
     found += [(ROOT_SOURCE, p) for p in entries if p.is_file()]
     return found
 
@@ -236,6 +239,13 @@ def load_file(
         sha, size = file_sha256(path)
     except FileNotFoundError:
         return _record_whole(con, ctx, source, relative, "", 0, None, VANISHED)
+    except OSError as exc:  # no permission, a device error: rejected once, until it changes
+        meaning = f"unreadable: {exc.strerror or exc}"
+        known = _known(con, ctx, source, relative, "", 0, meaning)
+        if known is not None:
+            return known
+        message = f"the file could not be read: {exc.strerror or exc}"
+        return _record_whole(con, ctx, source, relative, "", 0, meaning, message)
     meaning = file_meaning(source, relative, sha)
     hidden = hidden_part(relative)
     if hidden is not None:
