@@ -350,3 +350,15 @@ def test_an_unreadable_file_is_rejected_once_with_the_reason(landing, monkeypatc
     assert len(landing.rejects("orders/t1/locked.csv")) == 1
     monkeypatch.setattr(loader, "file_sha256", real_hash)  # readable again: it loads
     assert landing.ingest()["orders/t1/locked.csv"].rows_loaded == 2
+
+
+def test_a_file_missing_a_column_is_not_evaluated_again_when_settings_change(landing):
+    landing.write("orders/t1/no-customer.csv", "tenant_id,order_id,created_at\nt1,o1,2026-10-01\n")
+    assert landing.ingest()["orders/t1/no-customer.csv"].outcome == "rejected"
+    landing.write(
+        "tenants/raise.csv",
+        "tenant_id,name,timezone,max_reject_ratio,updated_at\n"
+        "t1,Shop one,Europe/Paris,0.8,2026-02-01T00:00:00Z\n",
+    )
+    assert landing.ingest()["orders/t1/no-customer.csv"].outcome == "skipped"
+    assert len(landing.rejects("orders/t1/no-customer.csv")) == 1

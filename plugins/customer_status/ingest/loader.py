@@ -71,8 +71,11 @@ DDL = [
         message varchar, run_id varchar, as_of_date date, loaded_at timestamp not null)""",
     # what each ledger row's file means and how many rows it physically has: beside the
     # ledger, so the ledger's shape (and every insert into it) stays as it was
+    # (``by_settings``: a whole-file verdict that tenant settings decided, the
+    # max_reject_ratio, so new settings can change it)
     """create table if not exists raw.ingest_ledger_meaning (
-        load_id bigint primary key, meaning varchar, physical_rows bigint)""",
+        load_id bigint primary key, meaning varchar, physical_rows bigint,
+        by_settings boolean not null default false)""",
     """create table if not exists raw.import_rejects (
         source varchar not null, file varchar not null, row_number bigint,
         tenant_id varchar, error varchar not null, _load_id bigint not null)""",
@@ -113,7 +116,9 @@ def _migrate_ledger(con: duckdb.DuckDBPyConnection) -> None:
     import), so a file they loaded stays loaded."""
     con.execute(
         f"""insert into raw.ingest_ledger_meaning
-        select load_id, {_MEANING_SQL}, null from raw.ingest_ledger
+        select load_id, {_MEANING_SQL}, null,
+               coalesce(outcome = 'rejected' and message like '%max_reject_ratio%', false)
+        from raw.ingest_ledger
         where load_id not in (select load_id from raw.ingest_ledger_meaning)"""
     )
 
@@ -267,6 +272,7 @@ def load_file(
         )
     load_id = _next_load_id(con)
     stats = ReadStats()
+    by_settings = False
     con.begin()
     try:
         if source in SOURCES:
@@ -288,9 +294,10 @@ def load_file(
             message = str(exc).strip()
         con.begin()
         rows = getattr(exc, "rows", 0)
+        by_settings = isinstance(exc, FileRejected) and exc.by_settings
         result = FileResult(source, relative, rows, 0, rows, "rejected", message)
         _record_reject(con, source, relative, None, None, result.message, load_id)
-    _record_ledger(con, ctx, result, sha, size, load_id, meaning, stats.physical_rows)
+    _record_ledger(con, ctx, result, sha, size, load_id, meaning, stats.physical_rows, by_settings)
     con.commit()
     drop_batch(con)
     con.execute("drop table if exists checked")
@@ -307,8 +314,9 @@ def _known(
     """The result for a file whose meaning the ledger knows, or None to evaluate it.
 
     Loaded under any name: skipped (a copy under another name is recorded once, as
-    ``already_loaded``). Rejected whole under this name: skipped, unless tenant settings
-    were loaded since (a raised ``max_reject_ratio`` can change the verdict)."""
+    ``already_loaded``). Rejected whole under this name: skipped, unless the verdict was the
+    tenant's ``max_reject_ratio`` and tenant settings were loaded since (a raised ratio can
+    change it; a missing column or an unreadable file stays so for the same bytes)."""
     loaded = con.execute(
         f"select file from {_LEDGER} where source = ? and meaning = ? "
         f"and outcome in {LOADED_OUTCOMES} order by load_id limit 1",
@@ -331,10 +339,10 @@ def _known(
     rejected = con.execute(
         f"""select l.load_id, l.message from {_LEDGER} l
         where l.source = ? and l.file = ? and l.meaning = ? and l.outcome = 'rejected'
-          and not exists (
+          and not (l.by_settings and exists (
               select 1 from raw.ingest_ledger t
               where t.source = 'tenants' and t.outcome in ('loaded', 'loaded_with_rejects')
-                and t.load_id > l.load_id)
+                and t.load_id > l.load_id))
         order by l.load_id desc limit 1""",
         [source, relative, meaning],
     ).fetchone()
@@ -510,6 +518,7 @@ def _commit_checked(
             f"max_reject_ratio of {ratio:.0%}); nothing of this file was loaded. First: "
             + " | ".join(r[0] for r in first),
             rows=total,
+            by_settings=True,  # a raised max_reject_ratio can change this verdict
         )
     cols = ", ".join(quote_ident(c) for c in columns)
     con.execute(
@@ -567,6 +576,7 @@ def _record_ledger(
     load_id: int,
     meaning: str | None,
     physical_rows: int | None = None,
+    by_settings: bool = False,
 ) -> None:
     con.execute(
         "insert into raw.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -587,5 +597,6 @@ def _record_ledger(
         ],
     )
     con.execute(
-        "insert into raw.ingest_ledger_meaning values (?, ?, ?)", [load_id, meaning, physical_rows]
+        "insert into raw.ingest_ledger_meaning values (?, ?, ?, ?)",
+        [load_id, meaning, physical_rows, by_settings],
     )

@@ -41,12 +41,15 @@ class ReadStats:
 class FileRejected(Exception):
     """The whole file cannot be loaded; the message says why.
 
-    ``rows`` is how many data rows the file has, where that could be counted (else 0).
+    ``rows`` is how many data rows the file has, where that could be counted (else 0);
+    ``by_settings``: the verdict came from tenant settings (``max_reject_ratio``), so new
+    settings can change it.
     """
 
-    def __init__(self, message: str, rows: int = 0):
+    def __init__(self, message: str, rows: int = 0, by_settings: bool = False):
         super().__init__(message)
         self.rows = rows
+        self.by_settings = by_settings
 
 
 def normalise(name: str) -> str:
