@@ -439,32 +439,25 @@ Rows = Iterator[tuple[int, dict[str, str | None], str | None]]
 
 
 class _Lines:
-    """The file's physical lines as the CSV reader takes them, numbered (header = line 1),
-    remembering those of the record being read: a record whose opening quote never closes
-    would otherwise swallow every line after it."""
+    """The file's physical lines as the CSV reader takes them (``reader.line_num`` counts
+    them), remembering those of the record being read (``current``): a record whose opening
+    quote never closes would otherwise swallow every line after it."""
 
     def __init__(self, handle):
-        self.handle = handle
-        self.number = 0
-        self.non_blank = 0
-        self.current: list[tuple[int, str]] = []
+        self.current: list[str] = []
+        self.lines = self._read(handle)
 
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.handle)
-        self.number += 1
-        if line.strip():
-            self.non_blank += 1
-        self.current.append((self.number, line))
-        return line
+    def _read(self, handle) -> Iterator[str]:
+        append = self.current.append
+        for line in handle:
+            append(line)
+            yield line
 
 
 def _csv_rows(path: Path, wanted: tuple[str, ...], stats: ReadStats) -> tuple[list[str], Rows]:
     handle = path.open(encoding="utf-8-sig", newline="")
     lines = _Lines(handle)
-    reader = csv.reader(lines, strict=False)
+    reader = csv.reader(lines.lines, strict=False)
     try:
         header = next(reader, None)
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -485,57 +478,65 @@ def _csv_rows(path: Path, wanted: tuple[str, ...], stats: ReadStats) -> tuple[li
             "but landing CSV files must be comma-delimited"
         )
     keep = [(i, n) for i, n in enumerate(names) if n in wanted]
-    header_lines = lines.non_blank
+    header_lines = reader.line_num
 
     def rows() -> Rows:
         number = 0
-        continued = 0  # non-blank lines inside the quoted values of well-formed records
+        # lines that are no row of their own: blank, or inside a well-formed quoted value
+        not_rows = 0
         try:
             while True:
-                lines.current = []
+                lines.current.clear()
                 record = next(reader, None)
                 if record is None:
                     break
+                spanned = len(lines.current)
                 if not record or (len(record) == 1 and not record[0].strip()):
+                    not_rows += spanned
                     continue  # a blank line is not a row
                 number += 1
-                spanned = [(n, text) for n, text in lines.current if text.strip()]
-                if len(spanned) > 1 and (
-                    len(record) != len(names) or sum(t.count('"') for _, t in spanned) % 2
-                ):
-                    # an opening quote that never closes where it should: every line it
-                    # swallowed is a row of its own, reported with its line number
-                    first, last = spanned[0][0], spanned[-1][0]
-                    yield (
-                        number,
-                        {},
-                        f'line {first}: a quote (") opened on this row is not closed '
-                        f"where the row should end, so lines {first + 1}-{last} were read "
-                        "into it; fix the quote and land the file again",
-                    )
-                    opened = number
-                    for line_number, _ in spanned[1:]:
-                        number += 1
-                        yield (
-                            number,
-                            {},
-                            f"line {line_number}: swallowed by the unclosed quote of row "
-                            f"{opened} (line {first}); not loaded",
-                        )
-                    continue
-                continued += len(spanned) - 1 if spanned else 0
+                if spanned > 1:
+                    first = reader.line_num - spanned + 1
+                    texts = [(first + i, t) for i, t in enumerate(lines.current) if t.strip()]
+                    if len(record) != len(names) or sum(t.count('"') for _, t in texts) % 2:
+                        # an opening quote that never closes where it should: every line
+                        # it swallowed is a row of its own, reported with its line number
+                        not_rows += spanned - len(texts)
+                        yield from _swallowed(number, texts)
+                        number += len(texts) - 1
+                        continue
+                    not_rows += spanned - 1
                 if len(record) != len(names):
                     error = f"the row has {len(record)} fields but the header has {len(names)}"
                     yield number, {}, error
                     continue
                 yield number, {n: (record[i] if record[i] != "" else None) for i, n in keep}, None
-            stats.physical_rows = lines.non_blank - header_lines - continued
+            stats.physical_rows = reader.line_num - header_lines - not_rows
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable_text(exc, lines.number + 1) from exc
+            raise _unreadable_text(exc, reader.line_num + 1) from exc
         finally:
             handle.close()
 
     return [n for _, n in keep], rows()
+
+
+def _swallowed(row: int, lines: list[tuple[int, str]]) -> Rows:
+    """The rejects for a record (data row ``row``) whose quote swallowed the lines after its
+    first: that row, then one row per swallowed non-blank line, each with its line number."""
+    first, last = lines[0][0], lines[-1][0]
+    yield (
+        row,
+        {},
+        f'line {first}: a quote (") opened on this row is not closed where the row should '
+        f"end, so lines {first + 1}-{last} were read into it; fix the quote and land the "
+        "file again",
+    )
+    for offset, (line, _) in enumerate(lines[1:], start=1):
+        yield (
+            row + offset,
+            {},
+            f"line {line}: swallowed by the unclosed quote of row {row} (line {first}); not loaded",
+        )
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, columns: list[str], rows: Rows) -> list[str]:
