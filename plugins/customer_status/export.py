@@ -9,7 +9,10 @@ comma-delimited, fields quoted only where CSV needs it.
 A cell a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) is written with a leading ``'``; the import strips a ``'`` standing before
 one of those characters (``ingest.loader._unformula``), so the round trip gives back the
-same codes and emails.
+same codes and emails. A value that itself starts with ``'`` before such a character (a code
+``'=X``, ``''+1``) gets one more ``'`` (``''=X``) for the same reason: the import strips
+exactly one ``'`` from a cell of ``'`` characters followed by a formula character, so every
+value comes back as it was.
 
 Importing matches each row by ``Code``, or by ``Email`` when its ``Code`` is empty; a row
 with neither, or whose code or email belongs to several customers, is rejected by the night
@@ -34,11 +37,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEMBER_STATUS_CELL = {"active": "Active", "inactive": "Inactive"}
 
 
+def needs_guard(value: str | None) -> bool:
+    """Whether ``value`` starts with a formula character, after any leading ``'``."""
+    return bool(value) and value.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def guard(value: str | None) -> str:
-    """The cell for ``value``: empty for NULL, a leading ``'`` before a formula character."""
+    """The cell for ``value``: empty for NULL, a leading ``'`` before a formula character
+    (or before ``'`` characters that stand before one)."""
     if value is None:
         return ""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if needs_guard(value) else value
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def export_tenant(warehouse: Path, tenant: str, out: Path) -> ExportResult:
         (code, name, email, MEMBER_STATUS_CELL.get(member_status, member_status))
         for code, name, email, member_status, _ in rows
     ]
-    guarded = sum(1 for values in cells for v in values if v and v.startswith(FORMULA_STARTS))
+    guarded = sum(1 for values in cells for v in values if needs_guard(v))
     write_csv_atomically(out, HEADER, ([guard(v) for v in values] for values in cells))
     return ExportResult(
         path=out,

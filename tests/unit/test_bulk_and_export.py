@@ -352,3 +352,35 @@ def test_export_refuses_unknown_tenant_and_missing_warehouse(warehouse, tmp_path
     assert "no published warehouse" in out.getvalue()
     assert export(warehouse, "t1", tmp_path / "no" / "x.csv") == 2
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["'=X", "''+1", "'-", "'@a", "'\tT", "'abc", "''"])
+def test_a_value_that_itself_starts_with_a_quote_survives_the_round_trip(value):
+    con = duckdb.connect()
+    cell = guard(value)
+    assert con.execute(f"select {_unformula('?')}", [cell]).fetchone()[0] == value
+    # a cell still never starts with a formula character
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_export_then_import_keeps_a_code_starting_with_quote_equals(warehouse, landing, out):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.customer_status values "
+            "('t1', 'c12', date '2026-11-01', 'active', 'active', 'active', '''=X', "
+            "'q@other.org', 'Quote', true), "
+            "('t1', 'c13', date '2026-11-01', 'active', 'active', 'inactive', '''''+1', "
+            "'''=r@other.org', '''@Name', true)"
+        )
+    sheet = landing.root / "status_imports" / "t1" / "sheet.csv"
+    sheet.parent.mkdir(parents=True)
+    assert export(warehouse, "t1", sheet) == 0
+    cells = {row[0]: row for row in read_csv(sheet)[1:]}
+    assert cells["''=X"][1:3] == ["Quote", "q@other.org"]
+    assert cells["'''+1"][2] == "''=r@other.org"
+    result = landing.ingest()["status_imports/t1/sheet.csv"]
+    assert (result.rows_loaded, result.rows_rejected) == (13, 0)
+    assert landing.rows(
+        "select code, email, member_status from raw.status_imports "
+        "where code in ('''=X', '''''+1') order by code"
+    ) == [("''+1", "'=r@other.org", "inactive"), ("'=X", "q@other.org", "active")]

@@ -220,7 +220,13 @@ def test_a_relanded_file_loads_once(landing):
     assert second["orders/t1/day1.csv"].outcome == "skipped"
     assert second["orders/t1/copy-of-day1.csv"].outcome == "skipped"
     assert landing.rows("select count(*) from raw.orders") == [(20,)]
-    assert landing.rows("select count(*) from raw.ingest_ledger where source = 'orders'") == [(1,)]
+    # one evaluation; the copy is recorded once, as already loaded (it loads nothing)
+    assert landing.rows(
+        "select file, outcome, rows_in_file from raw.ingest_ledger where source = 'orders' "
+        "order by load_id"
+    ) == [("orders/t1/day1.csv", "loaded", 20), ("orders/t1/copy-of-day1.csv", "already_loaded", 0)]
+    landing.ingest()
+    assert landing.rows("select count(*) from raw.ingest_ledger where source = 'orders'") == [(2,)]
 
 
 def test_a_changed_file_loads_again_as_new_versions(landing):

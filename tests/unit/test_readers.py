@@ -33,7 +33,7 @@ def read(con, tmp_path: Path, content: str | bytes, wanted=WANTED, name="e.jsonl
     path.write_bytes(content)
     present = read_batch(con, path, wanted)
     assert present == list(wanted)
-    return con.execute("select * from batch order by _row_number").fetchall()
+    return con.execute('select * from batch order by "cs:row_number"').fetchall()
 
 
 def test_batch_has_a_text_column_per_wanted_column(con, tmp_path):
@@ -42,8 +42,8 @@ def test_batch_has_a_text_column_per_wanted_column(con, tmp_path):
         ("tenant_id", "VARCHAR"),
         ("event_id", "VARCHAR"),
         ("kind", "VARCHAR"),
-        ("_row_number", "BIGINT"),
-        ("_read_error", "VARCHAR"),
+        ("cs:row_number", "BIGINT"),
+        ("cs:read_error", "VARCHAR"),
     ]
     assert con.execute("select * from batch").fetchall() == [("t1", None, None, 1, None)]
 

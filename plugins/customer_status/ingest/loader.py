@@ -1,7 +1,18 @@
 """Load every new landing file into the ``raw`` schema of the working DuckDB file.
 
-- **Ledger** (``raw.ingest_ledger``): a file whose content (SHA-256) was already loaded for
-  its source is skipped, however often and under whatever name it lands again.
+- **Ledger** (``raw.ingest_ledger``): one row per file version the pipeline evaluated, and per
+  file it did not read (a hidden file, a copy of loaded content). A file is known by what it
+  *means* (``raw.ingest_ledger_meaning``, beside the ledger so the ledger's own shape is
+  unchanged): its content (SHA-256), plus the tenant for a status import (the tenant comes
+  from its folder). A file whose meaning was already loaded for its source is
+  skipped, however often and under whatever name it lands again (a copy under a new name is
+  recorded once, as ``already_loaded``). A file rejected whole is not "already loaded": it is
+  evaluated again once tenant settings (``max_reject_ratio``) were loaded after it was
+  rejected, and a file that vanished while a night read it is evaluated again when it lands.
+- **Hidden files** (a path part starting with ``.`` or ``_``: editors' lock files, Spark's
+  ``_SUCCESS``) are not read, but each is recorded (outcome ``skipped``, with the reason) and
+  listed in the night's output; a file directly in the landing folder is rejected ("not in a
+  source folder").
 - **One transaction per file**: its good rows, its rejects and its ledger row commit
   together, so a killed run never leaves half a file.
 - **Rejects** (``raw.import_rejects``): every bad row with file, row number and reason; a
@@ -15,8 +26,10 @@ Raw tables keep every version of every record with ``_source_file``, ``_row_numb
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -25,7 +38,15 @@ from pathlib import Path
 import duckdb
 
 from . import rules
-from .readers import FileRejected, drop_batch, quote_ident, read_batch
+from .readers import (
+    READ_ERROR,
+    ROW_NUMBER,
+    FileRejected,
+    ReadStats,
+    drop_batch,
+    quote_ident,
+    read_batch,
+)
 from .sources import (
     LOAD_ORDER,
     SOURCES,
@@ -48,6 +69,13 @@ DDL = [
         sha256 varchar not null, bytes bigint not null, rows_in_file bigint not null,
         rows_loaded bigint not null, rows_rejected bigint not null, outcome varchar not null,
         message varchar, run_id varchar, as_of_date date, loaded_at timestamp not null)""",
+    # what each ledger row's file means and how many rows it physically has: beside the
+    # ledger, so the ledger's shape (and every insert into it) stays as it was
+    # (``by_settings``: a whole-file verdict that tenant settings decided, the
+    # max_reject_ratio, so new settings can change it)
+    """create table if not exists raw.ingest_ledger_meaning (
+        load_id bigint primary key, meaning varchar, physical_rows bigint,
+        by_settings boolean not null default false)""",
     """create table if not exists raw.import_rejects (
         source varchar not null, file varchar not null, row_number bigint,
         tenant_id varchar, error varchar not null, _load_id bigint not null)""",
@@ -63,11 +91,46 @@ def raw_table_ddl(source: Source) -> str:
     return f"create table if not exists raw.{source.name} ({cols}, {META_COLUMNS})"
 
 
+# What a ledger row's file means (see ``file_meaning``), for rows written before the ledger
+# recorded it.
+_MEANING_SQL = """case when source = 'status_imports' and len(string_split(file, '/')) >= 3
+    then sha256 || ' tenant=' || split_part(file, '/', 2) else sha256 end"""
+# the ledger with each row's meaning and physical row count
+_LEDGER = "(select * from raw.ingest_ledger left join raw.ingest_ledger_meaning using (load_id))"
+HIDDEN_PREFIXES = (".", "_")
+ROOT_SOURCE = "landing_root"  # the ledger's source for a file directly in the landing folder
+LOADED_OUTCOMES = ("loaded", "loaded_with_rejects")
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     for statement in DDL:
         con.execute(statement)
+    _migrate_ledger(con)
     for source in SOURCES.values():
         con.execute(raw_table_ddl(source))
+
+
+def _migrate_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """Ledger rows without a meaning (written before meanings were recorded, or by hand):
+    give each the meaning its file has (its content, plus the folder's tenant for a status
+    import), so a file they loaded stays loaded."""
+    con.execute(
+        f"""insert into raw.ingest_ledger_meaning
+        select load_id, {_MEANING_SQL}, null,
+               coalesce(outcome = 'rejected' and message like '%max_reject_ratio%', false)
+        from raw.ingest_ledger
+        where load_id not in (select load_id from raw.ingest_ledger_meaning)"""
+    )
+
+
+def file_meaning(source: str, relative: str, sha: str) -> str:
+    """What identifies a file's effect: its bytes, and for a status import also the tenant
+    of its folder (the same bytes under ``status_imports/t1/`` and ``status_imports/t3/``
+    are two imports). Must agree with ``_MEANING_SQL``."""
+    parts = relative.split("/")
+    if source == "status_imports" and len(parts) >= 3:
+        return f"{sha} tenant={parts[1]}"
+    return sha
 
 
 @dataclass
@@ -77,7 +140,9 @@ class FileResult:
     rows_in_file: int
     rows_loaded: int
     rows_rejected: int
-    outcome: str  # loaded | loaded_with_rejects | rejected | skipped
+    # loaded | loaded_with_rejects | rejected: evaluated now; skipped: the ledger knows its
+    # meaning (nothing to do); hidden: a hidden file, not read (recorded the first time)
+    outcome: str
     message: str | None = None
 
     def as_dict(self) -> dict:
@@ -116,22 +181,32 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[Fil
 
 
 def discover(landing: Path) -> list[tuple[str, Path]]:
-    """(source, file) for every landing file, sources in load order, files in path order.
+    """(source, file) for every file under the landing folder: sources in load order, files
+    in path order, then files directly in the landing folder (source ``ROOT_SOURCE``).
 
-    A folder that is not a known source still yields its files (they are rejected with a
+    Every file is returned, hidden ones too (``load_file`` records and skips them), and a
+    folder that is not a known source still yields its files (they are rejected with a
     reason), so a typo in a folder name never loses data silently.
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
-    folders = sorted(p.name for p in landing.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = sorted(landing.iterdir())
+    folders = [p.name for p in entries if p.is_dir()]
     ordered = [s for s in LOAD_ORDER if s in folders] + [f for f in folders if f not in LOAD_ORDER]
     found = []
     for source in ordered:
-        for path in sorted((landing / source).rglob("*")):
-            relative = path.relative_to(landing)
-            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-                found.append((source, path))
+        # os.walk, not rglob: a folder removed while it is listed is no error
+        files = [
+            Path(folder, name) for folder, _, names in os.walk(landing / source) for name in names
+        ]
+        found += [(source, path) for path in sorted(files) if path.is_file()]
+    found += [(ROOT_SOURCE, p) for p in entries if p.is_file()]
     return found
+
+
+def hidden_part(relative: str) -> str | None:
+    """The first part of the path that makes the file hidden (``.`` or ``_`` first), if any."""
+    return next((part for part in relative.split("/") if part.startswith(HIDDEN_PREFIXES)), None)
 
 
 # Ledger entries whose rows no published night has been checked with yet: this run's loads
@@ -144,54 +219,182 @@ UNPUBLISHED_LOADS = """
 """
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and size, from one read (the size is what was hashed)."""
     digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+VANISHED = (
+    "the file disappeared while this night read it (deleted or moved during ingestion); "
+    "nothing of it was loaded: it is read again when it lands again"
+)
 
 
 def load_file(
     con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, path: Path
 ) -> FileResult:
     relative = path.relative_to(ctx.landing).as_posix()
-    sha = file_sha256(path)
-    seen = con.execute(
-        "select file from raw.ingest_ledger where source = ? and sha256 = ? limit 1", [source, sha]
-    ).fetchone()
-    if seen:
-        return FileResult(source, relative, 0, 0, 0, "skipped", f"same content as {seen[0]}")
-    load_id = con.execute("select coalesce(max(load_id), 0) + 1 from raw.ingest_ledger").fetchone()[
-        0
-    ]
+    try:
+        sha, size = file_sha256(path)
+    except FileNotFoundError:
+        return _record_whole(con, ctx, source, relative, "", 0, None, VANISHED)
+    except OSError as exc:  # no permission, a device error: rejected once, until it changes
+        meaning = f"unreadable: {exc.strerror or exc}"
+        known = _known(con, ctx, source, relative, "", 0, meaning)
+        if known is not None:
+            return known
+        message = f"the file could not be read: {exc.strerror or exc}"
+        return _record_whole(con, ctx, source, relative, "", 0, meaning, message)
+    meaning = file_meaning(source, relative, sha)
+    hidden = hidden_part(relative)
+    if hidden is not None:
+        return _record_hidden(con, ctx, source, relative, sha, size, meaning, hidden)
+    known = _known(con, ctx, source, relative, sha, size, meaning)
+    if known is not None:
+        return known
+    if source == ROOT_SOURCE:
+        return _record_whole(
+            con,
+            ctx,
+            source,
+            relative,
+            sha,
+            size,
+            meaning,
+            "not in a source folder: landing files go under <landing>/<source>/ "
+            f"(one of {', '.join(LOAD_ORDER)})",
+        )
+    load_id = _next_load_id(con)
+    stats = ReadStats()
+    by_settings = False
     con.begin()
     try:
         if source in SOURCES:
-            result = _load_source_file(con, ctx, SOURCES[source], path, relative, load_id)
+            result = _load_source_file(con, ctx, SOURCES[source], path, relative, load_id, stats)
         elif source == "status_imports":
-            result = _load_status_import(con, ctx, path, relative, load_id)
+            result = _load_status_import(con, ctx, path, relative, load_id, stats)
         else:
             raise FileRejected(
                 f"'{source}' is not a landing source (expected one of {', '.join(LOAD_ORDER)})"
             )
-    except (FileRejected, duckdb.Error) as exc:
+    except (FileRejected, duckdb.Error, OSError) as exc:
         con.rollback()
+        drop_batch(con)
+        if not path.exists() or isinstance(exc, FileNotFoundError):
+            return _record_whole(con, ctx, source, relative, sha, size, None, VANISHED)
+        if isinstance(exc, OSError) and not isinstance(exc, FileRejected):
+            message = f"the file could not be read: {exc.strerror or exc}"
+        else:
+            message = str(exc).strip()
         con.begin()
         rows = getattr(exc, "rows", 0)
-        result = FileResult(source, relative, rows, 0, rows, "rejected", str(exc).strip())
+        by_settings = isinstance(exc, FileRejected) and exc.by_settings
+        result = FileResult(source, relative, rows, 0, rows, "rejected", message)
         _record_reject(con, source, relative, None, None, result.message, load_id)
-    _record_ledger(con, ctx, result, sha, path.stat().st_size, load_id)
+    _record_ledger(con, ctx, result, sha, size, load_id, meaning, stats.physical_rows, by_settings)
     con.commit()
     drop_batch(con)
     con.execute("drop table if exists checked")
     return result
 
 
+def _next_load_id(con) -> int:
+    return con.execute("select coalesce(max(load_id), 0) + 1 from raw.ingest_ledger").fetchone()[0]
+
+
+def _known(
+    con, ctx: LoadContext, source: str, relative: str, sha: str, size: int, meaning: str
+) -> FileResult | None:
+    """The result for a file whose meaning the ledger knows, or None to evaluate it.
+
+    Loaded under any name: skipped (a copy under another name is recorded once, as
+    ``already_loaded``). Rejected whole under this name: skipped, unless the verdict was the
+    tenant's ``max_reject_ratio`` and tenant settings were loaded since (a raised ratio can
+    change it; a missing column or an unreadable file stays so for the same bytes)."""
+    loaded = con.execute(
+        f"select file from {_LEDGER} where source = ? and meaning = ? "
+        f"and outcome in {LOADED_OUTCOMES} order by load_id limit 1",
+        [source, meaning],
+    ).fetchone()
+    if loaded:
+        message = f"same content as {loaded[0]}"
+        if loaded[0] != relative:
+            copy = con.execute(
+                f"select 1 from {_LEDGER} where source = ? and file = ? and meaning = ? "
+                "and outcome = 'already_loaded'",
+                [source, relative, meaning],
+            ).fetchone()
+            if not copy:
+                load_id = _next_load_id(con)
+                result = FileResult(source, relative, 0, 0, 0, "already_loaded", message)
+                with _transaction(con):
+                    _record_ledger(con, ctx, result, sha, size, load_id, meaning)
+        return FileResult(source, relative, 0, 0, 0, "skipped", message)
+    rejected = con.execute(
+        f"""select l.load_id, l.message from {_LEDGER} l
+        where l.source = ? and l.file = ? and l.meaning = ? and l.outcome = 'rejected'
+          and not (l.by_settings and exists (
+              select 1 from raw.ingest_ledger t
+              where t.source = 'tenants' and t.outcome in ('loaded', 'loaded_with_rejects')
+                and t.load_id > l.load_id))
+        order by l.load_id desc limit 1""",
+        [source, relative, meaning],
+    ).fetchone()
+    if rejected:
+        return FileResult(source, relative, 0, 0, 0, "skipped", f"already rejected: {rejected[1]}")
+    return None
+
+
+@contextlib.contextmanager
+def _transaction(con):
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def _record_hidden(con, ctx, source, relative, sha, size, meaning, part) -> FileResult:
+    """A hidden file: not read, recorded once per content (outcome ``skipped``)."""
+    message = (
+        f"hidden file ('{part}' starts with '.' or '_', like editors' lock files): not read; "
+        "rename it to load it"
+    )
+    result = FileResult(source, relative, 0, 0, 0, "hidden", message)
+    seen = con.execute(
+        f"select 1 from {_LEDGER} where source = ? and file = ? and meaning = ? "
+        "and outcome = 'skipped'",
+        [source, relative, meaning],
+    ).fetchone()
+    if not seen:
+        with _transaction(con):
+            ledger = FileResult(source, relative, 0, 0, 0, "skipped", message)
+            _record_ledger(con, ctx, ledger, sha, size, _next_load_id(con), meaning)
+    return result
+
+
+def _record_whole(con, ctx, source, relative, sha, size, meaning, message) -> FileResult:
+    """A file rejected whole before anything of it was read (one reject row, no rows)."""
+    result = FileResult(source, relative, 0, 0, 0, "rejected", message)
+    with _transaction(con):
+        load_id = _next_load_id(con)
+        _record_reject(con, source, relative, None, None, message, load_id)
+        _record_ledger(con, ctx, result, sha, size, load_id, meaning)
+    return result
+
+
 def _load_source_file(
-    con, ctx: LoadContext, source: Source, path: Path, relative: str, load_id: int
+    con, ctx: LoadContext, source: Source, path: Path, relative: str, load_id: int, stats
 ) -> FileResult:
-    present = read_batch(con, path, [c.name for c in source.columns])
+    present = read_batch(con, path, [c.name for c in source.columns], stats)
     missing = [c for c in source.required if c not in present]
     if missing:
         raise FileRejected(
@@ -214,7 +417,7 @@ def _load_source_file(
 
 
 def _load_status_import(
-    con, ctx: LoadContext, path: Path, relative: str, load_id: int
+    con, ctx: LoadContext, path: Path, relative: str, load_id: int, stats
 ) -> FileResult:
     parts = Path(relative).parts
     if len(parts) < 3:
@@ -222,7 +425,7 @@ def _load_status_import(
     if path.suffix.lower() != ".csv":
         raise FileRejected("status imports must be .csv files (a shop or spreadsheet export)")
     wanted = [*STATUS_IMPORT_KEYS, *STATUS_IMPORT_STATUS_COLUMNS, *STATUS_IMPORT_OPTIONAL]
-    present = read_batch(con, path, wanted)
+    present = read_batch(con, path, wanted, stats)
     keys = [k for k in STATUS_IMPORT_KEYS if k in present]
     status_col = next((c for c in STATUS_IMPORT_STATUS_COLUMNS if c in present), None)
     if not keys or not status_col:
@@ -251,8 +454,9 @@ def _load_status_import(
 
 
 def _unformula(expr: str) -> str:
-    """Undo the export's formula guard: a leading ' before = + - @ tab or CR is dropped."""
-    return f"regexp_replace({expr}, '^''([=+\\-@\\t\\r])', '\\1')"
+    """Undo the export's formula guard: one leading ' is dropped from a cell whose '
+    characters stand before = + - @ tab or CR (``export.guard`` adds exactly one)."""
+    return f"regexp_replace({expr}, '^''(''*[=+\\-@\\t\\r])', '\\1')"
 
 
 def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext) -> str:
@@ -269,7 +473,7 @@ def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext)
     key_exprs["email"] = f"lower({key_exprs['email']})"
     shown_status = status_col.title()
     errors = [
-        "_read_error",
+        quote_ident(READ_ERROR),
         "case when "
         + " and ".join(f"{key_exprs[STATUS_IMPORT_KEYS[k]]} is null" for k in keys)
         + " then 'no "
@@ -287,7 +491,7 @@ def _status_import_query(present, keys, status_col, tenant_id, ctx: LoadContext)
                {key_exprs["email"]} as email, {status} as member_status,
                {text("reason")} as reason, {effective} as effective_at,
                date '{ctx.as_of_date.isoformat()}' as loaded_for_as_of_date,
-               _row_number,
+               {quote_ident(ROW_NUMBER)} as _row_number,
                nullif(concat_ws('; ', {", ".join(errors)}), '') as _error
         from batch
     """
@@ -314,6 +518,7 @@ def _commit_checked(
             f"max_reject_ratio of {ratio:.0%}); nothing of this file was loaded. First: "
             + " | ".join(r[0] for r in first),
             rows=total,
+            by_settings=True,  # a raised max_reject_ratio can change this verdict
         )
     cols = ", ".join(quote_ident(c) for c in columns)
     con.execute(
@@ -363,7 +568,15 @@ def _record_reject(con, source, relative, row_number, tenant_id, error, load_id)
 
 
 def _record_ledger(
-    con, ctx: LoadContext, result: FileResult, sha: str, size: int, load_id: int
+    con,
+    ctx: LoadContext,
+    result: FileResult,
+    sha: str,
+    size: int | None,
+    load_id: int,
+    meaning: str | None,
+    physical_rows: int | None = None,
+    by_settings: bool = False,
 ) -> None:
     con.execute(
         "insert into raw.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -372,7 +585,7 @@ def _record_ledger(
             result.source,
             result.file,
             sha,
-            size,
+            size or 0,
             result.rows_in_file,
             result.rows_loaded,
             result.rows_rejected,
@@ -382,4 +595,8 @@ def _record_ledger(
             ctx.as_of_date,
             datetime.utcnow().replace(microsecond=0),
         ],
+    )
+    con.execute(
+        "insert into raw.ingest_ledger_meaning values (?, ?, ?, ?)",
+        [load_id, meaning, physical_rows, by_settings],
     )

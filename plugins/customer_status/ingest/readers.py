@@ -1,9 +1,13 @@
 """Read one landing file into a DuckDB temporary relation, whatever its format.
 
-Every reader produces the relation ``batch`` with the file's columns under normalised names
-(trimmed, lower case), ``_row_number`` (1-based data row, header not counted, blank lines
-skipped) and ``_read_error`` (why a row could not even be read, else NULL), so that each row
-keeps its number and a broken row is a reject, not a failed file. CSV is read in Python;
+Every reader produces the relation ``batch`` with the file's wanted columns under normalised
+names (trimmed, lower case), ``ROW_NUMBER`` (1-based data row, header not counted, blank lines
+skipped) and ``READ_ERROR`` (why a row could not even be read, else NULL), so that each row
+keeps its number and a broken row is a reject, not a failed file. The two internal columns
+have names no landing column can have (``cs:`` prefix; only the source's own columns are
+kept), so a file with its own ``_row_number`` or ``_read_error`` column cannot override them.
+``ReadStats.physical_rows`` counts the rows physically in the file independently of the
+parser (non-blank lines, Parquet metadata), for the reconciliation. CSV is read in Python;
 JSONL is split into lines and parsed by set-based DuckDB SQL (its results match Python's
 ``json`` module, see ``_read_jsonl``); Parquet is read by DuckDB directly. A file that cannot
 be read at all raises ``FileRejected`` with a reason a person understands.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,17 +26,30 @@ import pyarrow as pa
 
 CHUNK_ROWS = 100_000
 SUPPORTED = (".csv", ".parquet", ".jsonl")
+# the internal columns of ``batch`` (a landing column name never contains ':')
+ROW_NUMBER = "cs:row_number"
+READ_ERROR = "cs:read_error"
+
+
+@dataclass
+class ReadStats:
+    """What a reader counted in the file besides the rows of ``batch``."""
+
+    physical_rows: int | None = None  # rows physically in the file, counted apart from parsing
 
 
 class FileRejected(Exception):
     """The whole file cannot be loaded; the message says why.
 
-    ``rows`` is how many data rows the file has, where that could be counted (else 0).
+    ``rows`` is how many data rows the file has, where that could be counted (else 0);
+    ``by_settings``: the verdict came from tenant settings (``max_reject_ratio``), so new
+    settings can change it.
     """
 
-    def __init__(self, message: str, rows: int = 0):
+    def __init__(self, message: str, rows: int = 0, by_settings: bool = False):
         super().__init__(message)
         self.rows = rows
+        self.by_settings = by_settings
 
 
 def normalise(name: str) -> str:
@@ -55,12 +73,19 @@ def drop_batch(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop {kind} batch")
 
 
-def read_batch(con: duckdb.DuckDBPyConnection, path: Path, wanted: Iterable[str]) -> list[str]:
+def read_batch(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    wanted: Iterable[str],
+    stats: ReadStats | None = None,
+) -> list[str]:
     """Create temp relation ``batch`` from ``path``; return the normalised columns it has.
 
-    ``wanted`` are the columns the source knows; CSV and JSONL keep only those (unknown
-    extra columns never reach the raw tables and do not fail the file).
+    ``wanted`` are the columns the source knows; only those are kept (unknown extra columns
+    never reach the raw tables and do not fail the file). ``stats``, if given, is filled in.
     """
+    stats = stats if stats is not None else ReadStats()
+    wanted = tuple(wanted)
     drop_batch(con)
     if path.stat().st_size == 0:
         raise FileRejected("the file is empty (0 bytes)")
@@ -70,40 +95,68 @@ def read_batch(con: duckdb.DuckDBPyConnection, path: Path, wanted: Iterable[str]
             if b"\x00" in handle.read(1 << 16):
                 raise FileRejected("not a text file: it contains NUL bytes (binary data?)")
     if suffix == ".parquet":
-        return _read_parquet(con, path)
+        return _read_parquet(con, path, wanted, stats)
     if suffix == ".csv":
-        return _load_rows(con, *_csv_rows(path, tuple(wanted)))
+        return _load_rows(con, *_csv_rows(path, wanted, stats))
     if suffix == ".jsonl":
-        return _read_jsonl(con, path, list(wanted))
+        return _read_jsonl(con, path, list(wanted), stats)
     raise FileRejected(
         f"unsupported file type '{path.suffix or '(none)'}': landing files must be "
         + ", ".join(SUPPORTED)
     )
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    scan = f"read_parquet({quote_literal(_glob_literal(path))}, file_row_number = true)"
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, wanted: tuple[str, ...], stats: ReadStats
+) -> list[str]:
+    literal = quote_literal(_glob_literal(path))
     try:
-        described = con.execute(f"describe select * from {scan}").fetchall()
+        described = con.execute(f"describe select * from read_parquet({literal})").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(f"not a readable Parquet file: {_first_line(exc)}") from exc
-    names = [row[0] for row in described if row[0] != "file_row_number"]
+    names = [row[0] for row in described]
     seen: dict[str, str] = {}
     for name in names:
         norm = normalise(name)
         if norm in seen:
             raise FileRejected(f"column '{norm}' appears twice ('{seen[norm]}' and '{name}')")
         seen[norm] = name
-    select = ", ".join(f"{quote_ident(orig)} as {quote_ident(norm)}" for norm, orig in seen.items())
-    con.execute(
-        f"create temp view batch as select {select}, file_row_number + 1 as _row_number, "
-        f"cast(null as varchar) as _read_error from {scan}"
-    )
+    kept = {norm: orig for norm, orig in seen.items() if norm in wanted}
+    select = "".join(f"{quote_ident(orig)} as {quote_ident(norm)}, " for norm, orig in kept.items())
+    if "file_row_number" in seen:
+        # the file has a column of that name, which hides DuckDB's row counter: number the
+        # rows from an Arrow copy of the wanted columns instead (rare, so memory is fine)
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path, columns=list(kept.values()))
+        except (OSError, pa.ArrowException) as exc:
+            raise FileRejected(f"not a readable Parquet file: {_first_line(exc)}") from exc
+        numbered = table.append_column(  # noqa: F841 (read by DuckDB)
+            "cs:file_row_number", pa.array(range(table.num_rows), pa.int64())
+        )
+        scan = "numbered"
+        counter = '"cs:file_row_number"'
+        con.execute(
+            f"create temp table batch as select {select}{counter} + 1 as "
+            f"{quote_ident(ROW_NUMBER)}, cast(null as varchar) as {quote_ident(READ_ERROR)} "
+            f"from {scan}"
+        )
+    else:
+        con.execute(
+            f"create temp view batch as select {select}"
+            f"file_row_number + 1 as {quote_ident(ROW_NUMBER)}, "
+            f"cast(null as varchar) as {quote_ident(READ_ERROR)} "
+            f"from read_parquet({literal}, file_row_number = true)"
+        )
     try:  # a truncated or corrupt body only shows when the data is read
         con.execute("select count(*) from batch").fetchone()
+        (stats.physical_rows,) = con.execute(
+            f"select sum(num_rows)::bigint from parquet_file_metadata({literal})"
+        ).fetchone()
     except duckdb.Error as exc:
         raise FileRejected(f"not a readable Parquet file: {_first_line(exc)}") from exc
-    return list(seen)
+    return list(kept)
 
 
 # --- JSONL ------------------------------------------------------------------------------
@@ -230,7 +283,9 @@ end"""
 _SEPARATED = quote_literal(f'((?:{_STRING}|[^",:])*)([,:]|$)')
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
+def _read_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str], stats: ReadStats
+) -> list[str]:
     # JSON lines carry their own keys: keep every wanted column, absent ones are NULL.
     try:
         con.execute(_JSONL_LINES, {"path": _glob_literal(path)})
@@ -242,8 +297,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -
         keys, repeated = con.execute(_JSONL_KEYS).fetchone()
         # Without blank lines before the last row, the line index is the row number (and
         # numbering with a window, which sorts, is not needed).
-        (gapless,) = con.execute(
-            "select count(*) = coalesce(max(n), 0) from _jsonl_lines"
+        gapless, stats.physical_rows = con.execute(
+            "select count(*) = coalesce(max(n), 0), count(*) from _jsonl_lines"
         ).fetchone()
         row_number = "n" if gapless else "row_number() over (order by n)"
         sources = None if repeated else _key_per_column(keys or [], wanted)
@@ -323,11 +378,11 @@ def _jsonl_batch_sql(wanted: list[str], row_number: str, sources: dict[str, str]
         positioned as (
             select {at}{values}, _row_number, _valid, _object from named
         )
-        select {columns}_row_number,
+        select {columns}_row_number as {quote_ident(ROW_NUMBER)},
                case when not _valid then
                         'the line is not valid JSON (it does not parse as one JSON value)'
                     when _object is null then 'the line is JSON but not an object ({{...}})'
-               end as _read_error
+               end as {quote_ident(READ_ERROR)}
         from positioned
     """
 
@@ -383,9 +438,26 @@ def _not_utf8(path: Path) -> FileRejected:
 Rows = Iterator[tuple[int, dict[str, str | None], str | None]]
 
 
-def _csv_rows(path: Path, wanted: tuple[str, ...]) -> tuple[list[str], Rows]:
+class _Lines:
+    """The file's physical lines as the CSV reader takes them (``reader.line_num`` counts
+    them), remembering those of the record being read (``current``): a record whose opening
+    quote never closes would otherwise swallow every line after it."""
+
+    def __init__(self, handle):
+        self.current: list[str] = []
+        self.lines = self._read(handle)
+
+    def _read(self, handle) -> Iterator[str]:
+        append = self.current.append
+        for line in handle:
+            append(line)
+            yield line
+
+
+def _csv_rows(path: Path, wanted: tuple[str, ...], stats: ReadStats) -> tuple[list[str], Rows]:
     handle = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle, strict=False)
+    lines = _Lines(handle)
+    reader = csv.reader(lines.lines, strict=False)
     try:
         header = next(reader, None)
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -406,47 +478,86 @@ def _csv_rows(path: Path, wanted: tuple[str, ...]) -> tuple[list[str], Rows]:
             "but landing CSV files must be comma-delimited"
         )
     keep = [(i, n) for i, n in enumerate(names) if n in wanted]
+    header_lines = reader.line_num
 
     def rows() -> Rows:
         number = 0
+        # lines that are no row of their own: blank, or inside a well-formed quoted value
+        not_rows = 0
         try:
-            for record in reader:
+            while True:
+                lines.current.clear()
+                record = next(reader, None)
+                if record is None:
+                    break
+                spanned = len(lines.current)
                 if not record or (len(record) == 1 and not record[0].strip()):
+                    not_rows += spanned
                     continue  # a blank line is not a row
                 number += 1
-                error = None
+                if spanned > 1:
+                    first = reader.line_num - spanned + 1
+                    texts = [(first + i, t) for i, t in enumerate(lines.current) if t.strip()]
+                    if len(record) != len(names) or sum(t.count('"') for _, t in texts) % 2:
+                        # an opening quote that never closes where it should: every line
+                        # it swallowed is a row of its own, reported with its line number
+                        not_rows += spanned - len(texts)
+                        yield from _swallowed(number, texts)
+                        number += len(texts) - 1
+                        continue
+                    not_rows += spanned - 1
                 if len(record) != len(names):
                     error = f"the row has {len(record)} fields but the header has {len(names)}"
                     yield number, {}, error
                     continue
                 yield number, {n: (record[i] if record[i] != "" else None) for i, n in keep}, None
+            stats.physical_rows = reader.line_num - header_lines - not_rows
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable_text(exc, number + 2) from exc
+            raise _unreadable_text(exc, reader.line_num + 1) from exc
         finally:
             handle.close()
 
     return [n for _, n in keep], rows()
 
 
+def _swallowed(row: int, lines: list[tuple[int, str]]) -> Rows:
+    """The rejects for a record (data row ``row``) whose quote swallowed the lines after its
+    first: that row, then one row per swallowed non-blank line, each with its line number."""
+    first, last = lines[0][0], lines[-1][0]
+    yield (
+        row,
+        {},
+        f'line {first}: a quote (") opened on this row is not closed where the row should '
+        f"end, so lines {first + 1}-{last} were read into it; fix the quote and land the "
+        "file again",
+    )
+    for offset, (line, _) in enumerate(lines[1:], start=1):
+        yield (
+            row + offset,
+            {},
+            f"line {line}: swallowed by the unclosed quote of row {row} (line {first}); not loaded",
+        )
+
+
 def _load_rows(con: duckdb.DuckDBPyConnection, columns: list[str], rows: Rows) -> list[str]:
     cols = ", ".join(f"{quote_ident(c)} varchar" for c in columns)
     con.execute(
         f"create temp table batch ({cols}{', ' if cols else ''}"
-        "_row_number bigint, _read_error varchar)"
+        f"{quote_ident(ROW_NUMBER)} bigint, {quote_ident(READ_ERROR)} varchar)"
     )
     schema = pa.schema(
         [
             *(pa.field(c, pa.string()) for c in columns),
-            pa.field("_row_number", pa.int64()),
-            pa.field("_read_error", pa.string()),
+            pa.field(ROW_NUMBER, pa.int64()),
+            pa.field(READ_ERROR, pa.string()),
         ]
     )
     chunk: list[tuple[int, dict[str, str | None], str | None]] = []
 
     def flush() -> None:
         data = {c: [r[1].get(c) for r in chunk] for c in columns}
-        data["_row_number"] = [r[0] for r in chunk]
-        data["_read_error"] = [r[2] for r in chunk]
+        data[ROW_NUMBER] = [r[0] for r in chunk]
+        data[READ_ERROR] = [r[2] for r in chunk]
         arrow_chunk = pa.Table.from_pydict(data, schema=schema)  # noqa: F841 (read by DuckDB)
         con.execute("insert into batch select * from arrow_chunk")
         chunk.clear()

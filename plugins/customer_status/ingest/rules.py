@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .readers import quote_ident, quote_literal
+from .readers import READ_ERROR, ROW_NUMBER, quote_ident, quote_literal
 from .sources import Column, Source
 
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
@@ -87,6 +87,8 @@ def row_errors(
         )
     if col.kind in ("amount", "integer"):
         errors.append(f"case when {typed} < 0 then '{name} ' || {shown} || ' is negative' end")
+    if col.kind == "amount":
+        errors.append(_too_precise(col, raw, typed, shown, native=shown_raw is not None))
     if col.kind == "ratio":
         errors.append(
             f"case when {typed} not between 0 and 1 then "
@@ -105,6 +107,26 @@ def row_errors(
             f"' UTC is later than the start of this run ({start[1:-1]} UTC)' end"
         )
     return errors
+
+
+def _too_precise(col: Column, raw: str, typed: str, shown: str, native: bool) -> str:
+    """An amount with more decimals than the raw table keeps (``decimal(18, 2)``) is
+    rejected, never rounded: '1.005' is not 1.01. Trailing zeros are no extra precision
+    ('12.500' is 12.50). Text is checked by its digits (and, for an exponent form such as
+    '1.5e-3', by value); a native Parquet number by value (a DECIMAL(p, 4) or a DOUBLE)."""
+    scale = col.sql_type.rstrip(")").split(",")[-1].strip()
+    if native:
+        lost = f"{raw} <> {typed}"
+    else:
+        lost = (
+            f"(regexp_matches({raw}, '\\.[0-9]{{{scale}}}[0-9]*[1-9]') "
+            f"or try_cast({raw} as double) <> cast({typed} as double))"
+        )
+    return (
+        f"case when {typed} is not null and {lost} then '{col.name} ' || {shown} || "
+        f"' has more than {scale} decimals: amounts are kept to {scale} decimals and "
+        "never rounded' end"
+    )
 
 
 def raw_text(name: str, present: bool) -> str:
@@ -153,7 +175,7 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
     A row whose key (and version) repeats an earlier row of the same file with other values
     is rejected as a duplicate; an identical repeat is kept (staging collapses it).
     """
-    raws, typeds, errors = [], [], ["_read_error"]
+    raws, typeds, errors = [], [], []
     for col in source.columns:
         raw_name = quote_ident(f"raw:{col.name}")
         batch_type = present.get(col.name)
@@ -175,7 +197,8 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
     )
     return f"""
         with raw_values as (
-            select {", ".join(raws)}, _row_number, _read_error
+            select {", ".join(raws)}, {quote_ident(ROW_NUMBER)} as _row_number,
+                   {quote_ident(READ_ERROR)} as _read_error
             from batch
         ),
         typed as (
@@ -184,7 +207,9 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
         ),
         checked as (
             select {columns}, _row_number, hash({columns}) as _content,
-                   nullif(concat_ws('; ', {", ".join(errors)}), '') as _row_error
+                   -- a row that could not be read has only that reason
+                   coalesce(_read_error, nullif(concat_ws('; ', {", ".join(errors)}), ''))
+                       as _row_error
             from typed
         ),
         -- keys (and versions) that appear more than once, with the first row's content

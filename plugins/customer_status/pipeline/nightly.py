@@ -73,15 +73,19 @@ def ingest(ctx: RunContext) -> dict:
         results = ingest_landing(
             con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at)
         )
-    new = [r for r in results if r.outcome != "skipped"]
+    new = [r for r in results if r.outcome not in ("skipped", "hidden")]
+    hidden = [r.file for r in results if r.outcome == "hidden"]
     summary = {
         "files_loaded": sum(r.outcome != "rejected" for r in new),
         "files_rejected": sum(r.outcome == "rejected" for r in new),
-        "files_already_loaded": len(results) - len(new),
+        "files_already_loaded": sum(r.outcome == "skipped" for r in results),
+        "files_skipped": len(hidden),  # hidden files, not read (marts.landing_files)
         "rows_loaded": sum(r.rows_loaded for r in new),
         "rows_rejected": sum(r.rows_rejected for r in new),
     }
     log.info("ingest summary: %s", summary)
+    for file in hidden:
+        log.warning("skipped hidden file (not read; rename it to load it): %s", file)
     return summary
 
 
