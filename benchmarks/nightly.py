@@ -349,7 +349,7 @@ class Bench:
             self.logs / "generate.log",
             self.env(),
         )
-        summary = json.loads((self.zone / "GENERATED.json").read_text())
+        summary = json.loads((self.zone / "_GENERATED.json").read_text())
         by_source: dict[str, dict] = {}
         for f in summary["files"]:
             source = f["path"].split("/", 1)[0]
@@ -372,7 +372,7 @@ class Bench:
         mark = END_DATE.isoformat()
         held = []
         for path in sorted(self.zone.rglob("*")):
-            if not path.is_file() or path.name == "GENERATED.json":
+            if not path.is_file() or path.name == "_GENERATED.json":
                 continue
             rel = path.relative_to(self.zone)
             if mark in path.name:
@@ -381,7 +381,7 @@ class Bench:
             (self.landing / rel).parent.mkdir(parents=True, exist_ok=True)
             os.link(path, self.landing / rel)
         self.held = held
-        rows = json.loads((self.zone / "GENERATED.json").read_text())["files"]
+        rows = json.loads((self.zone / "_GENERATED.json").read_text())["files"]
         counts = {f["path"]: f["rows"] for f in rows}
         self.results["held_back"] = {
             "files": held,
@@ -734,7 +734,7 @@ def markdown(r: dict) -> str:
     for source, e in sorted(lz["by_source"].items()):
         lines.append(f"| {source} | {e['files']} | {e['rows']:,} | {_mb(e['bytes'])} |")
     lines += [
-        f"| **total** | {lz['files'] - 1} (+ GENERATED.json) | {lz['total_rows']:,} | "
+        f"| **total** | {lz['files'] - 1} (+ _GENERATED.json) | {lz['total_rows']:,} | "
         f"{_mb(lz['bytes'])} ({_mb(lz['bytes_allocated'])} allocated) |",
         "",
         f"Held back for the incremental night ({r['dates']['incremental']}): "

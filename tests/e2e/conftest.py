@@ -63,7 +63,7 @@ def zone(tmp_path_factory) -> Zone:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    generated = json.loads((landing / "GENERATED.json").read_text())
+    generated = json.loads((landing / "_GENERATED.json").read_text())
     return Zone(
         landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", generated
     )

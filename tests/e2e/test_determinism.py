@@ -75,7 +75,7 @@ def _day_of(path: Path) -> str | None:
 def _land(source: Path, landing: Path, up_to: str | None) -> None:
     """Copy the generated files into ``landing``: undated ones always, dated ones up to a day."""
     for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.name == "GENERATED.json":
+        if not path.is_file() or path.name == "_GENERATED.json":
             continue
         day = _day_of(path)
         if up_to is not None and day is not None and day > up_to:

@@ -218,7 +218,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 # --------------------------------------------------------------------------- tests
 def test_summary_file_matches_return_value(landing: tuple[Path, dict]) -> None:
     root, summary = landing
-    on_disk = json.loads((root / "GENERATED.json").read_text(encoding="utf-8"))
+    on_disk = json.loads((root / "_GENERATED.json").read_text(encoding="utf-8"))
     assert on_disk == summary
     assert summary["parameters"] == {
         "customers": CUSTOMERS,
@@ -274,7 +274,7 @@ def test_regenerating_into_the_same_dir_replaces_it(tmp_path: Path) -> None:
 def test_every_file_is_listed_with_its_row_count(landing: tuple[Path, dict]) -> None:
     root, summary = landing
     listed = {f["path"]: f["rows"] for f in summary["files"]}
-    on_disk = {p for p in _hashes(root) if p != "GENERATED.json"}
+    on_disk = {p for p in _hashes(root) if p != "_GENERATED.json"}
     assert set(listed) == on_disk
     for rel, rows in listed.items():
         assert _data_rows(root / rel) == rows, rel

@@ -4,7 +4,7 @@
 for several tenants — big sources as Parquet part files (one per 100 000-customer chunk),
 the last local days of orders and engagement as daily CSV/JSONL files, small sources as
 CSV — deterministically for a seed, with a few deliberately malformed rows and one broken
-file listed in ``GENERATED.json``.
+file listed in ``_GENERATED.json``.
 """
 
 from .landing import generate_landing

@@ -1,5 +1,5 @@
 """Generate a whole landing zone: schedule the chunks, write the daily and small files,
-and the ``GENERATED.json`` summary."""
+and the ``_GENERATED.json`` summary."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from .tenants import Tenant, build_tenants, split_customers
 from .timeframe import Frame, build_frame, iso
 from .writer import csv_rows_text, csv_text
 
-SUMMARY_FILE = "GENERATED.json"
+SUMMARY_FILE = "_GENERATED.json"
 GENERATOR_VERSION = 1
 MAX_WORKERS = 4
 
@@ -60,7 +60,7 @@ def generate_landing(
     The data covers the ``days`` local days (per tenant time zone) ending at ``end_date``
     inclusive; nothing is later than the end of ``end_date`` in the tenant's time zone.
     ``customers`` are shared out over the tenants by profile weight. The same arguments
-    always give byte-identical files. The summary (also ``out_dir/GENERATED.json``) holds
+    always give byte-identical files. The summary (also ``out_dir/_GENERATED.json``) holds
     the parameters, every file with its data-row count, and every deliberately malformed
     row or file.
     """
