@@ -84,6 +84,63 @@ def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
     return zone, zone.run("--date", REAL_INPUTS_AS_OF)
 
 
+TWO_NIGHTS = Path(__file__).with_name("two_nights")
+
+
+@dataclass
+class TwoNights:
+    """``tests/e2e/two_nights/``: the published warehouse after each of its steps, and the
+    work file's dbt builds after night 2."""
+
+    zone: Zone
+    after_night_1: Path
+    after_night_2: Path
+    builds_after_night_2: list[bool]
+    rebuilt_in_place: Path
+    fresh_rebuild: Path
+
+    @staticmethod
+    def published(warehouse: Path, sql: str, *params) -> list[tuple]:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute(sql, list(params)).fetchall()
+
+
+def _ran(run: Run, what: str) -> None:
+    assert run.code == 0, f"{what}: {run.output[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def two_nights(tmp_path_factory) -> TwoNights:
+    """Night 1 (2026-03-25) over ``night_1/``; ``night_2/`` landed and night 2 (2026-03-31,
+    incremental); the same work file rebuilt for 2026-03-31; and a fresh warehouse over both
+    folders in one night. Each case of ``two_nights/README.md`` asserts on these."""
+    root = tmp_path_factory.mktemp("two-nights")
+    zone = Zone(
+        root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
+    )
+    shutil.copytree(TWO_NIGHTS / "night_1", zone.landing)
+    _ran(zone.run("--date", "2026-03-25"), "night 1")
+    after_1 = shutil.copyfile(zone.warehouse, root / "after-night-1.duckdb")
+    shutil.copytree(TWO_NIGHTS / "night_2", zone.landing, dirs_exist_ok=True)
+    _ran(zone.run("--date", "2026-03-31"), "night 2")
+    after_2 = shutil.copyfile(zone.warehouse, root / "after-night-2.duckdb")
+    builds = [r[0] for r in zone.work("select full_refresh from ops.dbt_builds order by built_at")]
+    _ran(
+        zone.run("--date", "2026-03-31", env={"CUSTOMER_STATUS_FULL_REFRESH": "1"}),
+        "rebuild in place",
+    )
+    fresh = Zone(
+        root / "fresh" / "landing",
+        root / "fresh" / "warehouse.duckdb",
+        root / "fresh" / "warehouse.work" / "work.duckdb",
+        {},
+    )
+    shutil.copytree(TWO_NIGHTS / "night_1", fresh.landing)
+    shutil.copytree(TWO_NIGHTS / "night_2", fresh.landing, dirs_exist_ok=True)
+    _ran(fresh.run("--date", "2026-03-31"), "fresh rebuild")
+    return TwoNights(zone, Path(after_1), Path(after_2), builds, zone.warehouse, fresh.warehouse)
+
+
 @pytest.fixture(scope="session")
 def first_night(zone) -> Run:
     return zone.run("--date", "2026-11-01")
