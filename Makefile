@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SCALE  ?= s
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench docs clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ test: $(STAMP)
 # S = 100k customers (a few minutes), M = 1M (about 10 min), L = 10M (hours): see docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/nightly.py --scale $(SCALE)
+
+# the dbt docs site of the last night's models and a link to its Great Expectations Data Docs
+docs: $(STAMP)
+	$(BIN)/customer-status docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests

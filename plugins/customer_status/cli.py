@@ -8,6 +8,7 @@
         (--customers FILE | --email-domain D | --where-status S) --reason R --actor A
         [--status S] [--dry-run] [--yes] [--landing DIR] [--warehouse FILE]
     customer-status export --tenant T --out FILE [--warehouse FILE]
+    customer-status docs [--warehouse FILE] [--out DIR]
 
 Exit codes: 0 published (or done), 1 a run failed and published nothing (``action``: not
 confirmed, nothing written), 2 bad usage.
@@ -244,6 +245,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from . import docs
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        sites = docs.build(paths, Path(args.out) if args.out else None)
+    except docs.NoNightYet as exc:
+        raise UsageError(str(exc)) from exc
+    except docs.DocsFailed as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 1
+    print(f"docs index: {sites.index}")
+    print(f"dbt docs (tables, columns, lineage): {sites.dbt}")
+    if sites.data_docs:
+        print(f"Great Expectations Data Docs (import checks): {sites.data_docs}")
+    else:
+        print("Great Expectations Data Docs: none yet (no night has validated a landing file)")
+    return 0
+
+
 def _print_demo_results(paths: Paths) -> None:
     import duckdb
 
@@ -368,6 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "docs",
+        help="build the dbt docs site and link the last night's Data Docs; print where they are",
+    )
+    p.add_argument(
+        "--warehouse",
+        help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
+    )
+    p.add_argument("--out", metavar="DIR", help="folder to write to (default <work area>/docs)")
+    p.set_defaults(func=cmd_docs)
     return parser
 
 

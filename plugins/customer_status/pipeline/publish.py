@@ -4,7 +4,7 @@ The new set of ``marts`` tables is written to a new DuckDB file beside the wareh
 to disk, then moved over it with ``os.replace``. A dashboard holding the old file open
 read-only keeps reading the night it opened (and never blocks the run: nothing opens the
 published file for writing); a new connection sees the new night; a process killed at any
-instant leaves either the old file or the new one, never a mix (CONTRACT.md, STACK.md).
+instant leaves either the old file or the new one, never a mix (docs/contract.md).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import duckdb
 
 from ..ingest.readers import quote_ident, quote_literal
 from ..settings import Paths, tune
+from . import published
 from .runs import PUBLISHED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 # Fault injection for the kill tests: CUSTOMER_STATUS_FAILPOINT=<name> makes the process
 # SIGKILL itself at that point, so a test can prove a crash there leaves readers intact.
 FAILPOINT_ENV = "CUSTOMER_STATUS_FAILPOINT"
+
+
+class PublishError(Exception):
+    """The night's tables cannot be published as the contracts promise them."""
 
 
 def failpoint(name: str) -> None:
@@ -95,20 +100,35 @@ def _next_warehouse(paths: Paths, from_current: bool) -> Iterator[duckdb.DuckDBP
 
 
 def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
-    """Replace the warehouse with the working file's ``marts`` and the run log."""
+    """Replace the warehouse with the working file's ``marts`` and the run log.
+
+    The tables and their columns, in order, are the marts' dbt contracts
+    (``published.marts``): a contracted mart missing from the build stops the publish (the
+    warehouse stays as it was); a table in the working file's ``marts`` that no contract names
+    (left by a model renamed or removed) is not published, and the log says so."""
+    contracted = published.marts(paths.dbt_project)
     counts: dict[str, int] = {}
     with _next_warehouse(paths, from_current=False) as con:
         con.execute("create schema marts")
-        tables = [
+        built = {
             r[0]
             for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'work' "
-                "and schema_name = 'marts' order by table_name"
+                "and schema_name = 'marts'"
             ).fetchall()
-        ]
-        for table in tables:
+        }
+        missing = sorted(set(contracted) - built)
+        if missing:
+            raise PublishError(
+                f"the build left no table for the published mart(s) {', '.join(missing)}; "
+                "nothing was published"
+            )
+        for leftover in sorted(built - set(contracted)):
+            log.warning("marts.%s is no published mart (no contract): not published", leftover)
+        for table, mart in contracted.items():
             name = quote_ident(table)
-            con.execute(f"create table marts.{name} as select * from work.marts.{name}")
+            columns = ", ".join(quote_ident(c) for c in mart.column_names)
+            con.execute(f"create table marts.{name} as select {columns} from work.marts.{name}")
             counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
         _copy_run_log(con, publishing_run=run_id)
     log.info(
@@ -120,7 +140,7 @@ def publish_marts(paths: Paths, run_id: str) -> dict[str, int]:
 def publish_run_log_only(paths: Paths) -> None:
     """After a failed run: the previous tables, unchanged, with the run log brought up to date.
 
-    ``pipeline_runs`` is the one table a failed run adds a row to (CONTRACT.md); the copy is
+    ``pipeline_runs`` is the one table a failed run adds a row to (docs/contract.md); the copy is
     swapped in atomically like any publish.
     """
     with _next_warehouse(paths, from_current=True) as con:

@@ -1,72 +1,162 @@
-"""What readers saw before this run: the published billing figures, copied into the working
-file (schema ``published``) before dbt runs, so ``billing_restatements`` can record every
-figure this run changes (SPEC §7).
+"""The published tables: which ``marts`` tables readers get, with which columns, and what
+readers saw before this run.
 
-The published warehouse is only ever opened read-only here, which never blocks a dashboard
-(readers share a read-only file) and never blocks the run (nothing writes to that file: a
-publish replaces it whole).
+**One source of truth.** The published tables are the dbt models under
+``dbt_project/models/marts/``; each has an enforced dbt model contract in its YAML
+(``config: contract: {enforced: true}``, every column with its ``data_type``), so dbt fails the
+build when a mart's SQL no longer produces exactly those columns and types. This module reads
+the same YAML: ``marts()`` is the list of published marts and their columns, in order, that
+``publish`` copies and that the restatement snapshot below creates. Adding a mart or a column
+is one YAML edit (the public interface only grows: docs/contract.md); ``pipeline_runs``, the
+run log, is the one published table that is not a dbt model (``runs.PUBLISHED_COLUMNS``).
+
+**The snapshot.** Before dbt runs, the published billing figures are copied into the working
+file (schema ``published``, the dbt source of the same name) so ``billing_restatements`` can
+record every figure this run changes (rules §7). The published warehouse is only ever opened
+read-only here, which never blocks a dashboard (readers share a read-only file) and never
+blocks the run (nothing writes to that file: a publish replaces it whole).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import yaml
 
-from ..ingest.readers import quote_literal
+from ..ingest.readers import quote_ident, quote_literal
+from ..settings import resolve_paths
 
 log = logging.getLogger(__name__)
 
-# The columns billing_restatements compares; the shape dbt's `published` source expects.
-TABLES = {
-    "billable_counts_daily": (
-        "tenant_id varchar, date date, billable_customers bigint, active_members bigint, "
-        "inactive_members bigint, customers bigint"
-    ),
-    "billing_monthly": (
-        "tenant_id varchar, month date, billing_basis varchar, month_end_billable bigint, "
-        "peak_billable bigint, peak_date date, average_billable decimal(28,6), days_computed bigint, "
-        "is_complete boolean"
-    ),
-    "billing_restatements": (
-        "tenant_id varchar, period date, metric varchar, old_value decimal(28,6), new_value decimal(28,6), "
-        "restated_by_run varchar, restated_at timestamp, grain varchar"
-    ),
-}
+MARTS_FOLDER = Path("models") / "marts"
+# the dbt source the pipeline fills before the build (models/marts/billing/_billing__sources.yml)
+SNAPSHOT_SOURCE = "published"
 
 
-def create_empty(con: duckdb.DuckDBPyConnection) -> None:
+class ContractError(Exception):
+    """The dbt project's published tables are not fully contracted (a developer's mistake:
+    the message names the model and what is missing)."""
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A published table: its name and its contracted columns ``(name, data_type)`` in order."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def ddl(self) -> str:
+        """The column list of a ``create table``: ``"tenant_id" varchar, ...``."""
+        return ", ".join(f"{quote_ident(name)} {data_type}" for name, data_type in self.columns)
+
+
+def _yaml_files(project: Path) -> list[Path]:
+    return sorted((project / MARTS_FOLDER).rglob("*.yml"))
+
+
+def _enforced(model: dict) -> bool:
+    config = model.get("config") or {}
+    contract = config.get("contract") or {}
+    return contract.get("enforced") is True
+
+
+def marts(project: Path | None = None) -> dict[str, Mart]:
+    """Every published mart of the dbt ``project`` (default: the one the pipeline builds) with
+    its contracted columns, by name. Raises ``ContractError`` when a model under
+    ``models/marts/`` has no enforced contract or a column without a ``data_type``: a table
+    would otherwise be published (or not) without a promise about its shape."""
+    project = Path(project or resolve_paths().dbt_project)
+    declared: dict[str, Mart] = {}
+    for path in _yaml_files(project):
+        document = yaml.safe_load(path.read_text()) or {}
+        for model in document.get("models") or []:
+            name = model["name"]
+            where = f"{path.relative_to(project)}, model {name}"
+            if not _enforced(model):
+                raise ContractError(
+                    f"{where}: a published mart needs `config: contract: {{enforced: true}}`"
+                )
+            columns = []
+            for column in model.get("columns") or []:
+                if not column.get("data_type"):
+                    raise ContractError(f"{where}: column {column['name']} has no data_type")
+                columns.append((column["name"], str(column["data_type"])))
+            if not columns:
+                raise ContractError(f"{where}: the contract lists no columns")
+            declared[name] = Mart(name, tuple(columns))
+    models = sorted(p.stem for p in (project / MARTS_FOLDER).rglob("*.sql"))
+    missing = [m for m in models if m not in declared]
+    if missing:
+        raise ContractError(
+            f"models under {MARTS_FOLDER} without a contract in their YAML: {', '.join(missing)}"
+        )
+    return {name: declared[name] for name in sorted(declared)}
+
+
+def snapshot_tables(project: Path | None = None) -> dict[str, Mart]:
+    """The marts whose published rows are copied in before the build: the tables of the dbt
+    source ``published``, each with its mart's contracted columns."""
+    project = Path(project or resolve_paths().dbt_project)
+    contracted = marts(project)
+    tables: list[str] = []
+    for path in _yaml_files(project):
+        document = yaml.safe_load(path.read_text()) or {}
+        for source in document.get("sources") or []:
+            if source["name"] == SNAPSHOT_SOURCE:
+                tables += [t["name"] for t in source.get("tables") or []]
+    unknown = [t for t in tables if t not in contracted]
+    if unknown:
+        raise ContractError(
+            f"source {SNAPSHOT_SOURCE} names tables that are no published mart: {', '.join(unknown)}"
+        )
+    return {t: contracted[t] for t in tables}
+
+
+def create_empty(con: duckdb.DuckDBPyConnection, project: Path | None = None) -> None:
     """The ``published`` schema with empty tables (a new warehouse; dbt's test harness)."""
     con.execute("create schema if not exists published")
-    for table, columns in TABLES.items():
-        con.execute(f"create or replace table published.{table} ({columns})")
+    for table, mart in snapshot_tables(project).items():
+        con.execute(f"create or replace table published.{quote_ident(table)} ({mart.ddl()})")
 
 
-def snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, int]:
-    """Replace ``published.*`` in the working file with the warehouse's current figures."""
-    create_empty(con)
-    counts = dict.fromkeys(TABLES, 0)
+def snapshot(
+    con: duckdb.DuckDBPyConnection, warehouse: Path, project: Path | None = None
+) -> dict[str, int]:
+    """Replace ``published.*`` in the working file with the warehouse's current figures.
+
+    A column the contract has but the published table does not (a mart that gained a column
+    since that night) is NULL in the snapshot."""
+    tables = snapshot_tables(project)
+    create_empty(con, project)
+    counts = dict.fromkeys(tables, 0)
     if not warehouse.exists():
         return counts
     con.execute(f"attach {quote_literal(str(warehouse))} as current_warehouse (read_only)")
     try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = "
-                "'current_warehouse' and schema_name = 'marts'"
-            ).fetchall()
-        }
-        for table, columns in TABLES.items():
+        present: dict[str, set[str]] = {}
+        for table, column in con.execute(
+            "select table_name, column_name from duckdb_columns() where database_name = "
+            "'current_warehouse' and schema_name = 'marts'"
+        ).fetchall():
+            present.setdefault(table, set()).add(column)
+        for table, mart in tables.items():
             if table not in present:
                 continue
-            names = ", ".join(c.split()[0] for c in columns.split(", "))
+            names = ", ".join(quote_ident(c) for c in mart.column_names if c in present[table])
             con.execute(
-                f"insert into published.{table} by name "
-                f"select {names} from current_warehouse.marts.{table}"
+                f"insert into published.{quote_ident(table)} by name "
+                f"select {names} from current_warehouse.marts.{quote_ident(table)}"
             )
-            counts[table] = con.execute(f"select count(*) from published.{table}").fetchone()[0]
+            counts[table] = con.execute(
+                f"select count(*) from published.{quote_ident(table)}"
+            ).fetchone()[0]
     finally:
         con.execute("detach current_warehouse")
     log.info("published figures before this run: %s", counts)
