@@ -129,7 +129,19 @@ def rows_for(warehouse: Path, tenant: str, month: date | None) -> tuple[date, bo
         con.close()
     m = month.strftime("%Y-%m")
     figure_rows = [
-        ["figure", tenant, m, name, _value(figures[name]), None, "month", None, None, run[0], run[1]]
+        [
+            "figure",
+            tenant,
+            m,
+            name,
+            _value(figures[name]),
+            None,
+            "month",
+            None,
+            None,
+            run[0],
+            run[1],
+        ]
         for name in FIGURES
     ]
     restatement_rows = [
@@ -163,20 +175,76 @@ def export(warehouse: Path, tenant: str, month: date | None, out: Path) -> Billi
             book = Workbook()
             sheet = book.active
             sheet.title = "figures"
-            sheet.append(["tenant_id", "month", "metric", "value", "published_by_run", "published_at"])
+            sheet.append(
+                ["tenant_id", "month", "metric", "value", "published_by_run", "published_at"]
+            )
             for row in figures:
                 sheet.append([_cell(v) for v in (row[1], row[2], row[3], row[4], row[9], row[10])])
             sheet = book.create_sheet("restatements")
             sheet.append(
-                ["tenant_id", "month", "period", "grain", "metric", "old_value", "new_value",
-                 "restated_by_run", "restated_at"]
+                [
+                    "tenant_id",
+                    "month",
+                    "period",
+                    "grain",
+                    "metric",
+                    "old_value",
+                    "new_value",
+                    "restated_by_run",
+                    "restated_at",
+                ]
             )
             for row in restated:
                 sheet.append(
-                    [_cell(v) for v in (row[1], row[2], row[5], row[6], row[3], row[7], row[8], row[9], row[10])]
+                    [
+                        _cell(v)
+                        for v in (
+                            row[1],
+                            row[2],
+                            row[5],
+                            row[6],
+                            row[3],
+                            row[7],
+                            row[8],
+                            row[9],
+                            row[10],
+                        )
+                    ]
                 )
             book.save(temp)
         os.replace(temp, out)
     finally:
         temp.unlink(missing_ok=True)
     return BillingFile(out, tenant, month, len(figures), len(restated), complete)
+
+
+def export_all_tenants(warehouse: Path, folder: Path) -> list[Path]:
+    """Each tenant's billing file of its latest complete month, as
+    ``<folder>/<tenant>-<YYYY-MM>.csv`` (the example DAG scheduled on the published asset).
+    Tenants without billing figures are skipped, and said so in the log."""
+    import logging
+
+    con = open_published(Path(warehouse))
+    try:
+        tenants = [
+            t
+            for (t,) in con.execute(
+                "select distinct tenant_id from marts.customer_status order by 1"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for tenant in tenants:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", tenant)
+        try:
+            result = export(Path(warehouse), tenant, None, folder / f"{safe}.csv")
+        except BulkError as exc:
+            logging.getLogger(__name__).warning("no billing file for tenant %r: %s", tenant, exc)
+            continue
+        final = result.path.with_name(f"{safe}-{result.month:%Y-%m}.csv")
+        os.replace(result.path, final)
+        written.append(final)
+    return written

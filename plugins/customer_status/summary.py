@@ -88,7 +88,9 @@ class NightHandler(logging.Handler):
         if "seconds" in record.__dict__ and "stage" in record.__dict__:
             self._spin(None)
             self.stage = None
-            self.console.print(f"  {escape(record.stage):<17}{record.seconds:7.1f}s", soft_wrap=True)
+            self.console.print(
+                f"  {escape(record.stage):<17}{record.seconds:7.1f}s", soft_wrap=True
+            )
         elif "ingest" in record.__dict__:
             s = record.ingest
             self.console.print(

@@ -47,7 +47,9 @@ def write_safely(paths: Paths, run_id: str, con: duckdb.DuckDBPyConnection) -> P
     try:
         path = write(paths, run_id, con)
     except Exception as exc:  # the night is decided already; say why there is no report
-        log.warning("could not write the night's report for run %s: %s: %s", run_id, type(exc).__name__, exc)
+        log.warning(
+            "could not write the night's report for run %s: %s: %s", run_id, type(exc).__name__, exc
+        )
         return None
     log.info("report: %s", path)
     return path

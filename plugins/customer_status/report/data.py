@@ -57,7 +57,9 @@ def _run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         return {"run_id": run_id}
     cur = con.execute("select * from ops.pipeline_runs where run_id = ?", [run_id])
     row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else {"run_id": run_id}
+    return (
+        dict(zip([d[0] for d in cur.description], row, strict=True)) if row else {"run_id": run_id}
+    )
 
 
 def _previous_published(con, run_id: str, as_of: date | None) -> date | None:
@@ -74,7 +76,9 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str, built_by_this_run: bool)
     run = _run_row(con, run_id)
     as_of = run.get("as_of_date")
     if as_of is None and _has(con, "intermediate", "int_run_parameters"):
-        as_of = con.execute("select max(as_of_date) from intermediate.int_run_parameters").fetchone()[0]
+        as_of = con.execute(
+            "select max(as_of_date) from intermediate.int_run_parameters"
+        ).fetchone()[0]
     since = _previous_published(con, run_id, as_of)
     view = NightView(run=run, as_of=as_of, since=since, built_by_this_run=built_by_this_run)
     _landing(con, run_id, view)
@@ -129,7 +133,8 @@ def _landing(con, run_id: str, view: NightView) -> None:
 def _tenants(con, run_id: str, view: NightView) -> None:
     as_of = view.as_of
     first = as_of - timedelta(days=CHART_DAYS - 1)
-    changed_from = (view.since + timedelta(days=1)) if view.since else as_of
+    # a first night has no earlier published one: everything it computed is new
+    changed_from = (view.since + timedelta(days=1)) if view.since else date(1900, 1, 1)
     tenants = [
         t
         for (t,) in con.execute(

@@ -98,20 +98,32 @@ def _billable(t: TenantView) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=days, y=[b[2] for b in t.billable], mode="lines", line={"width": 0},
-            name="limit (low)", showlegend=False, hoverinfo="skip",
+            x=days,
+            y=[b[2] for b in t.billable],
+            mode="lines",
+            line={"width": 0},
+            name="limit (low)",
+            showlegend=False,
+            hoverinfo="skip",
         )
     )
     fig.add_trace(
         go.Scatter(
-            x=days, y=[b[3] for b in t.billable], mode="lines", line={"width": 0},
-            fill="tonexty", fillcolor="rgba(31,119,180,0.15)",
+            x=days,
+            y=[b[3] for b in t.billable],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31,119,180,0.15)",
             name=f"swing limit ±{t.swing_limit:.0%} of the day before",
         )
     )
     fig.add_trace(
         go.Scatter(
-            x=days, y=[b[1] for b in t.billable], mode="lines", name="billable customers",
+            x=days,
+            y=[b[1] for b in t.billable],
+            mode="lines",
+            name="billable customers",
             line={"color": "#1f77b4", "width": 2},
         )
     )
@@ -163,11 +175,26 @@ def render(view: NightView, record: dict) -> str:
         f"<h1>customer-status: the night of {_e(view.as_of or 'no as-of date')} "
         f'<span class="badge {badge}">{_e(outcome)}</span></h1>',
         _table(
-            ["run", "as-of date", "started (UTC)", "finished (UTC)", "checks passed", "failed",
-             "accepted swing"],
-            [[run.get("run_id"), run.get("as_of_date"), run.get("started_at"),
-              run.get("finished_at"), run.get("checks_passed"), run.get("checks_failed"),
-              run.get("accepted_swing")]],
+            [
+                "run",
+                "as-of date",
+                "started (UTC)",
+                "finished (UTC)",
+                "checks passed",
+                "failed",
+                "accepted swing",
+            ],
+            [
+                [
+                    run.get("run_id"),
+                    run.get("as_of_date"),
+                    run.get("started_at"),
+                    run.get("finished_at"),
+                    run.get("checks_passed"),
+                    run.get("checks_failed"),
+                    run.get("accepted_swing"),
+                ]
+            ],
         ),
     ]
     if outcome != "published":
@@ -188,11 +215,13 @@ def render(view: NightView, record: dict) -> str:
     window = (
         f"changed on {view.since} (exclusive) to {view.as_of}"
         if view.since
-        else f"changed on {view.as_of} (no earlier published night)"
+        else f"every change up to {view.as_of}: no earlier published night"
     )
     for t in view.tenants:
         parts.append(f'<h2 id="tenant-{_e(t.tenant_id)}">Tenant {_e(t.tenant_id)}</h2>')
-        parts.append(f'<p class="muted">Charts: the last {CHART_DAYS} days up to {_e(view.as_of)}.</p>')
+        parts.append(
+            f'<p class="muted">Charts: the last {CHART_DAYS} days up to {_e(view.as_of)}.</p>'
+        )
         if t.status_mix:
             parts.append(charts.html(_status_mix(t), f"status mix {t.tenant_id}"))
         if t.billable:
@@ -204,9 +233,7 @@ def render(view: NightView, record: dict) -> str:
     parts.append("<h2>Landing files this night</h2>")
     parts.append(_table(["outcome", "files"], sorted(view.files.items()), "no file read"))
     parts.append("<h3>Rejected rows and files (files read this night), by source and reason</h3>")
-    parts.append(
-        _table(["source", "scope", "what", "reason", "count", "in files"], view.rejects)
-    )
+    parts.append(_table(["source", "scope", "what", "reason", "count", "in files"], view.rejects))
     parts.append("<h3>Held rows of undeclared tenants (every night until declared)</h3>")
     parts.append(_table(["tenant", "source", "files", "rows held"], view.held))
     parts.append("<h3>Skipped files (hidden: not read; rename to load)</h3>")
@@ -214,7 +241,9 @@ def render(view: NightView, record: dict) -> str:
 
     stages = record.get("stages", [])
     parts.append("<h2>Stages</h2>")
-    parts.append(_table(["stage", "seconds", "ok"], [[s["stage"], s["seconds"], s["ok"]] for s in stages]))
+    parts.append(
+        _table(["stage", "seconds", "ok"], [[s["stage"], s["seconds"], s["ok"]] for s in stages])
+    )
     if stages:
         parts.append(charts.html(_timings(stages), "stage timings"))
     parts.append("<h2>Checks</h2>" + _checks(record.get("checks", [])))
