@@ -170,3 +170,30 @@ def test_third_party_deprecation_warnings_are_kept_off_the_terminal(monkeypatch)
     import os
 
     assert "ignore::DeprecationWarning" in os.environ["PYTHONWARNINGS"]
+
+
+def test_record_failure_writes_the_failed_nights_report(paths, monkeypatch):
+    """A night that failed (here at audit, with its check recorded) gets its report written by
+    ``record_failure``, beside its run record, and the run log is published."""
+    from datetime import date
+
+    from customer_status.pipeline import nightly, runs
+
+    monkeypatch.setenv("CUSTOMER_STATUS_LANDING", str(paths.landing))
+    monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(paths.warehouse))
+    monkeypatch.setenv("CUSTOMER_STATUS_WORK_DIR", str(paths.work_dir))
+    ctx = nightly.new_context(RUN, date(2026, 3, 31))
+    with _failed_work_file(paths) as con:
+        con.execute("drop table ops.pipeline_runs")
+        runs.begin(con, ctx)
+        runs.finish(con, RUN, "failed", "audit", "ChecksFailed: billable_swing_within_limit")
+    record.stage(paths, RUN, "audit", 0.2, ok=False)
+    record.checks(
+        paths, RUN, "audit", [CheckResult("billable_swing_within_limit", False, "4 -> 2")]
+    )
+    nightly.record_failure(ctx)
+    page = (record.run_folder(paths, RUN) / "report.html").read_text(encoding="utf-8")
+    assert "Nothing was published: step audit" in page
+    assert "billable_swing_within_limit" in page and "4 -&gt; 2" in page
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select outcome from marts.pipeline_runs").fetchall() == [("failed",)]
