@@ -130,3 +130,42 @@ def test_every_chart_renders_in_a_real_browser_without_network(report_path, tmp_
     assert errors == [], errors
     assert outside == [], f"requests leaving the machine: {outside}"
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_explain_and_billing_read_the_real_published_warehouse(real_inputs, tmp_path):
+    """On the tables the night published: h-4 of tenant held was suspended by staff:ann on
+    2026-03-10 ('card stolen', status_actions/held.csv); the billing file of March."""
+    zone, run = real_inputs
+    assert run.code == 0, run.output[-4000:]
+    wh = ["--warehouse", str(zone.warehouse)]
+    explained = _cli("explain", "--tenant", "held", "--customer", "h-4", *wh)
+    assert explained.returncode == 0, explained.stderr
+    assert (
+        "2026-03-10  account_status   active -> suspended  'card stolen'  by staff:ann  (ui)"
+        in (explained.stdout)
+    )
+    assert (
+        "status           suspended: rules §2: the account status (suspended)" in explained.stdout
+    )
+    unknown = _cli("explain", "--tenant", "held", "--customer", "H-4", *wh)
+    assert unknown.returncode == 2 and "unknown customer 'H-4'" in unknown.stderr
+    out = tmp_path / "held-2026-03.xlsx"
+    billed = _cli("billing", "--tenant", "held", "--month", "2026-03", "--out", str(out), *wh)
+    assert billed.returncode == 0, billed.stderr
+    from openpyxl import load_workbook
+
+    figures = {
+        row[2]: row[3]
+        for row in load_workbook(out)["figures"].iter_rows(min_row=2, values_only=True)
+    }
+    assert (
+        figures["month_end_billable"]
+        == zone.published(
+            "select month_end_billable from marts.billing_monthly "
+            "where tenant_id = 'held' and month = date '2026-03-01'"
+        )[0][0]
+    )
