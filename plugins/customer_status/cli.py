@@ -88,7 +88,12 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     from .pipeline.nightly import run_outcome
 
     started = time.monotonic()
-    made = local.run_dates(paths, dates, accept_swing=accept_swing)
+    try:
+        made = local.run_dates(paths, dates, accept_swing=accept_swing)
+    finally:  # no spinner left turning after the last stage
+        for handler in logging.getLogger("customer_status").handlers:
+            if hasattr(handler, "stop"):
+                handler.stop()
     for night in made:
         outcome = run_outcome(night.run_id, paths) or {}
         page = _report_of(paths, night.run_id)

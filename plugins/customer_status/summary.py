@@ -63,8 +63,13 @@ class NightHandler(logging.Handler):
         else:
             self.status.update(text)
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """End the spinner (a stage that failed never logs its "done" line)."""
         self._spin(None)
+        self.stage = None
+
+    def close(self) -> None:
+        self.stop()
         super().close()
 
     # --- records ------------------------------------------------------------------------
@@ -82,6 +87,8 @@ class NightHandler(logging.Handler):
         elif record.name == DBT_LOGGER and self.stage and record.levelno < logging.WARNING:
             self.dbt_lines += 1
             self._spin(f"{self.stage} ... ({self.dbt_lines} dbt nodes done)")
+        if record.levelno >= logging.ERROR:
+            self.stop()
         if self.verbose:
             self.console.print(escape(self.format(record)), soft_wrap=True)
             return
