@@ -26,6 +26,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from customer_status.assets import PUBLISHED_WAREHOUSE
 from customer_status.pipeline import nightly
 from customer_status.pipeline.context import RunContext, RunDateError, as_of_date_for
 
@@ -110,7 +111,7 @@ def customer_status_nightly():
         nightly.audit(RunContext.from_dict(run["context"]))
         return run
 
-    @task
+    @task(outlets=[PUBLISHED_WAREHOUSE])  # downstream DAGs run on a published night
     def publish(run: dict) -> None:
         nightly.publish(RunContext.from_dict(run["context"]))
 

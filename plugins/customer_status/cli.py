@@ -9,6 +9,9 @@
         [--status S] [--dry-run] [--yes] [--landing DIR] [--warehouse FILE]
     customer-status export --tenant T --out FILE [--warehouse FILE]
     customer-status docs [--warehouse FILE] [--out DIR]
+    customer-status explain --tenant T --customer C [--date D] [--warehouse FILE]
+    customer-status billing --tenant T [--month YYYY-MM] --out FILE [--warehouse FILE]
+    customer-status report [--run RUN_ID] [--warehouse FILE]
 
 Exit codes: 0 published (or done), 1 a run failed and published nothing (``action``: not
 confirmed, nothing written), 2 bad usage.
@@ -28,7 +31,7 @@ from rich.markup import escape
 
 from .settings import Paths, resolve_paths
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 DEMO_CUSTOMERS = 20_000
 DEMO_DAYS = 120
 DEMO_END = date(2026, 11, 1)
@@ -54,10 +57,13 @@ def _positive(text: str) -> int:
 
 
 def _setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    """The night's short summary by default, every log line with -v (``summary.py``)."""
+    from .summary import NightHandler, quiet_warnings
+
+    if not verbose:
+        quiet_warnings()
     package = logging.getLogger("customer_status")
-    package.handlers[:] = [handler]
+    package.handlers[:] = [NightHandler(console, verbose)]
     package.setLevel(logging.INFO)
     package.propagate = False
     for noisy in ("great_expectations",):
@@ -83,14 +89,22 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     from .pipeline.nightly import run_outcome
 
     started = time.monotonic()
-    made = local.run_dates(paths, dates, accept_swing=accept_swing)
+    try:
+        made = local.run_dates(paths, dates, accept_swing=accept_swing)
+    finally:  # no spinner left turning after the last stage
+        for handler in logging.getLogger("customer_status").handlers:
+            if hasattr(handler, "stop"):
+                handler.stop()
     for night in made:
         outcome = run_outcome(night.run_id, paths) or {}
+        page = _report_of(paths, night.run_id)
         if outcome.get("outcome") == "published" and night.problem is None:
             console.print(
                 f"[green]published[/] {night.as_of}: run {night.run_id}, "
                 f"{outcome.get('checks_passed')} checks passed"
             )
+            if page:
+                console.print(f"  report: {escape(page)}")
         else:
             step, why = _failure(outcome, night)
             console.print(
@@ -99,6 +113,8 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
                 f"  step: {escape(step)}\n"
                 f"  why:  {escape(why)}"
             )
+            if page:
+                console.print(f"  report: {escape(page)}")
             return 1
     skipped = dates[len(made) :]
     if skipped:
@@ -112,6 +128,15 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
         f"Published warehouse: {paths.warehouse} (schema marts)"
     )
     return 0
+
+
+def _report_of(paths: Paths, run_id: str) -> str | None:
+    from . import report
+
+    try:
+        return str(report.find(paths, run_id))
+    except report.NoReport:
+        return None
 
 
 def _failure(outcome: dict, night) -> tuple[str, str]:
@@ -265,6 +290,52 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .bulk import BulkError
+    from .explain import explain
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        result = explain(paths.warehouse, args.tenant, args.customer, args.date)
+    except BulkError as exc:
+        raise UsageError(escape(str(exc))) from exc
+    out = Console(highlight=False, soft_wrap=True)
+    for line in result.lines():
+        out.print(escape(line))
+    return 0
+
+
+def cmd_billing(args: argparse.Namespace) -> int:
+    from . import billing
+    from .bulk import BulkError
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        out = billing.check_out(Path(args.out).resolve())
+        month = billing.parse_month(args.month) if args.month is not None else None
+        result = billing.export(paths.warehouse, args.tenant, month, out)
+    except BulkError as exc:
+        raise UsageError(escape(str(exc))) from exc
+    console.print(
+        f"wrote the billing file of tenant {escape(result.tenant)} for {result.month:%Y-%m} "
+        f"({'complete' if result.is_complete else 'not complete yet'}): {result.figures} "
+        f"figures, {result.restatements} restatement(s) to {escape(str(result.path))}"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        path = report.find(paths, args.run)
+    except report.NoReport as exc:
+        raise UsageError(escape(str(exc))) from exc
+    print(path)
+    return 0
+
+
 def _print_demo_results(paths: Paths) -> None:
     import duckdb
 
@@ -400,6 +471,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="folder to write to (default <work area>/docs)")
     p.set_defaults(func=cmd_docs)
+
+    def published(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--warehouse",
+            help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or "
+            "data/warehouse.duckdb)",
+        )
+
+    p = sub.add_parser(
+        "explain",
+        help="a customer's timeline and which rule decides each status on a day",
+    )
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--customer", required=True, metavar="C", help="customer id (exact)")
+    p.add_argument(
+        "--date", type=_date, help="day to explain (default the last published day)"
+    )
+    published(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "billing",
+        help="the finance file: a month's billing figures and every restatement of it",
+    )
+    p.add_argument("--tenant", required=True)
+    p.add_argument(
+        "--month", metavar="YYYY-MM", help="default the tenant's latest complete month"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help=".csv or .xlsx file to write")
+    published(p)
+    p.set_defaults(func=cmd_billing)
+
+    p = sub.add_parser("report", help="print where a night's report page (report.html) is")
+    p.add_argument("--run", metavar="RUN_ID", help="default the last night with a report")
+    published(p)
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -33,7 +33,8 @@ def zone(tmp_path_factory):
 
 def command(zone, day: str) -> list[str]:
     landing, warehouse = zone
-    return [CLI, "run", "--date", day, "--landing", str(landing), "--warehouse", str(warehouse)]
+    # -v: the test waits for dbt's node lines ("dbt |"), shown only with -v
+    return [CLI, "-v", "run", "--date", day, "--landing", str(landing), "--warehouse", str(warehouse)]
 
 
 def snapshot(warehouse: Path) -> dict:

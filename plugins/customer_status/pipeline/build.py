@@ -181,7 +181,7 @@ def run_dbt_build(
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
     cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", *plan.dbt_args())
-    log.info("dbt build for %s: %s", as_of_date, plan.describe())
+    log.info("dbt build for %s: %s", as_of_date, plan.describe(), extra={"summary": True})
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

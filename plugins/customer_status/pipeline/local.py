@@ -176,6 +176,9 @@ def _record_unreported(paths: Paths, night: Night) -> None:
         if row is None:
             runs.begin(con, nightly.new_context(night.run_id, night.as_of))
         runs.finish(con, night.run_id, "failed", "dag_run", night.problem)
+        from .. import report
+
+        report.write_safely(paths, night.run_id, con)
     publishing.publish_run_log_only(paths)
 
 

@@ -19,8 +19,10 @@ from datetime import datetime
 
 import duckdb
 
+from .. import report as night_page
 from ..checks import ChecksFailed, gx_imports, run_checks
 from ..ingest import LoadContext, ingest_landing
+from ..report import record as run_record
 from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
 from . import night_report, published, runs
@@ -53,15 +55,26 @@ def work_db(paths: Paths) -> Iterator[duckdb.DuckDBPyConnection]:
 def step(ctx: RunContext, name: str) -> Iterator[None]:
     """Time a step; on failure, record step and reason in the run log, then re-raise."""
     started = time.monotonic()
-    log.info("[%s] %s: starting (as-of %s)", ctx.run_id, name, ctx.as_of_date)
+    log.info(
+        "[%s] %s: starting (as-of %s)", ctx.run_id, name, ctx.as_of_date,
+        extra={"stage_start": name},
+    )
     try:
         yield
     except Exception as exc:
         log.error("[%s] %s failed: %s", ctx.run_id, name, exc)
         with contextlib.suppress(Exception), work_db(ctx.paths) as con:
             runs.finish(con, ctx.run_id, "failed", name, f"{type(exc).__name__}: {exc}"[:4000])
+        with contextlib.suppress(Exception):
+            run_record.stage(ctx.paths, ctx.run_id, name, time.monotonic() - started, ok=False)
         raise
-    log.info("[%s] %s: done in %.1fs", ctx.run_id, name, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    with contextlib.suppress(Exception):  # the run record serves the report only
+        run_record.stage(ctx.paths, ctx.run_id, name, seconds, ok=True)
+    log.info(
+        "[%s] %s: done in %.1fs", ctx.run_id, name, seconds,
+        extra={"summary": True, "stage": name, "seconds": seconds},
+    )
 
 
 def ingest(ctx: RunContext) -> dict:
@@ -83,7 +96,7 @@ def ingest(ctx: RunContext) -> dict:
         "rows_loaded": sum(r.rows_loaded for r in new),
         "rows_rejected": sum(r.rows_rejected for r in new),
     }
-    log.info("ingest summary: %s", summary)
+    log.info("ingest summary: %s", summary, extra={"summary": True, "ingest": summary})
     for file in hidden:
         log.warning("skipped hidden file (not read; rename it to load it): %s", file)
     return summary
@@ -108,8 +121,9 @@ def validate_imports(ctx: RunContext) -> dict:
         failed = [r for r in results if not r.passed]
         with work_db(ctx.paths) as con:
             runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
+        run_record.checks(ctx.paths, ctx.run_id, "validate_imports", results)
         for result in results:
-            log.info(result.describe())
+            log.info(result.describe(), extra={"summary": True})
         if report.get("data_docs"):
             log.info("Data Docs: %s", report["data_docs"])
         if failed:
@@ -137,8 +151,9 @@ def audit(ctx: RunContext) -> dict:
         results = run_checks(con, accept_swing=ctx.accept_swing)
         failed = [r for r in results if not r.passed]
         runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
+        run_record.checks(ctx.paths, ctx.run_id, "audit", results)
         for result in results:
-            log.info(result.describe())
+            log.info(result.describe(), extra={"summary": True})
         for line in night_report.lines(con):  # flagged orders and held rows, every night
             log.warning(line)
         if failed:
@@ -151,7 +166,9 @@ def publish(ctx: RunContext) -> dict[str, int]:
         counts = publishing.publish_marts(ctx.paths, ctx.run_id)
         with work_db(ctx.paths) as con:
             runs.finish(con, ctx.run_id, "published")
-        return counts
+    with work_db(ctx.paths) as con:  # after the publish step's own time is recorded
+        night_page.write_safely(ctx.paths, ctx.run_id, con)
+    return counts
 
 
 def _failed_tasks(run_id: str) -> list[str]:
@@ -199,6 +216,7 @@ def record_failure(ctx: RunContext) -> str:
             )
         if unfinished:
             runs.finish(con, ctx.run_id, "failed", run["failed_step"], run["message"])
+        night_page.write_safely(paths, ctx.run_id, con)  # from the candidate tables
     publishing.publish_run_log_only(paths)
     reason = (
         f"run {ctx.run_id} for {ctx.as_of_date or 'no as-of date'} failed at step "
