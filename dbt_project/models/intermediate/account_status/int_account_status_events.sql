@@ -23,7 +23,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 transitions as (

@@ -17,7 +17,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 staff_actions as (
@@ -81,7 +81,7 @@ from_imports as (
         import_rows.action,
         coalesce(
             import_rows.effective_at,
-            {{ customer_status.end_of_local_day('import_rows.loaded_for_as_of_date', 'coalesce(tenants.timezone, ' ~ "'UTC'" ~ ')') }}
+            {{ customer_status.end_of_local_day('import_rows.loaded_for_as_of_date', 'tenants.timezone') }}
         ) as requested_at,
         coalesce(import_rows.reason, 'CSV status import') as reason,
         {{ dbt.concat(["'import:'", 'import_rows.source_file_name']) }} as actor,

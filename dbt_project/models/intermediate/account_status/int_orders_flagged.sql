@@ -19,8 +19,11 @@ customers as (
 ),
 
 blocking_periods as (
-    select * from {{ ref('int_account_status_intervals') }}
-    where account_status in ('suspended', 'fraud_suspected', 'fraud_confirmed')
+    -- the account statuses under which a payment is an outlier (seed account_statuses)
+    select intervals.* from {{ ref('int_account_status_intervals') }} as intervals
+    inner join {{ ref('account_statuses') }} as account_statuses
+        on account_statuses.status = intervals.account_status
+    where account_statuses.flags_outliers
 ),
 
 checked as (

@@ -142,6 +142,9 @@ flags as (
 evaluated as (
     select
         flags.*,
+        -- rules §6: the account statuses that make the member inactive (seed account_statuses)
+        coalesce(account_statuses.makes_member_inactive, false) as account_makes_member_inactive,
+        coalesce(account_statuses.is_headline, false) as account_is_headline,
         customers.activity_window_days,
         customers.sunset_after_days,
         customers.billing_basis,
@@ -155,7 +158,7 @@ evaluated as (
         end as lifecycle_status,
         -- SPEC §6: first rule that holds; NULL = member active
         case
-            when account_status in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_status
+            when account_makes_member_inactive then account_status
             when is_blocklisted = 1 then 'blocklisted'
             when is_domain_suppressed = 1 then 'domain_suppressed'
             when is_deactivated = 1 then 'deactivated'
@@ -165,6 +168,8 @@ evaluated as (
     inner join customers
         on customers.tenant_id = flags.tenant_id
         and customers.customer_id = flags.customer_id
+    left join {{ ref('account_statuses') }} as account_statuses
+        on account_statuses.status = flags.account_status
 ),
 
 statuses as (
@@ -173,7 +178,8 @@ statuses as (
         customer_id,
         from_date,
         to_date,
-        case when account_status <> 'active' then account_status else lifecycle_status end as status,
+        -- rules §2
+        case when account_is_headline then account_status else lifecycle_status end as status,
         account_status,
         status_label,
         lifecycle_status,
@@ -199,7 +205,7 @@ statuses as (
             else coalesce({{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }}, 'no payment yet')
         end as lifecycle_reason,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed')
+            when account_makes_member_inactive
                 then {{ dbt.concat(["'account status is '", 'account_status']) }}
             when inactive_reason = 'blocklisted' then blocklist_reason
             when inactive_reason = 'domain_suppressed' then domain_reason
@@ -208,7 +214,7 @@ statuses as (
             else coalesce(lifted_reason, 'member active')
         end as member_reason,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_actor
+            when account_makes_member_inactive then account_actor
             when inactive_reason = 'blocklisted' then blocklist_actor
             when inactive_reason = 'domain_suppressed' then domain_actor
             when inactive_reason = 'deactivated' then deactivation_actor
@@ -216,7 +222,7 @@ statuses as (
             else coalesce(lifted_actor, 'system')
         end as member_actor,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_source
+            when account_makes_member_inactive then account_source
             when inactive_reason in ('blocklisted', 'domain_suppressed') then 'suppressions'
             when inactive_reason = 'deactivated' then deactivation_source
             when inactive_reason = 'no_engagement' then 'behaviour'

@@ -13,7 +13,7 @@ intervals as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select tenant_id, timezone from {{ ref('int_tenants') }}
 ),
 
 final as (

@@ -13,7 +13,7 @@ orders as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select tenant_id, timezone from {{ ref('int_tenants') }}
 ),
 
 dated as (

@@ -74,7 +74,7 @@ member_outcomes as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select tenant_id, timezone from {{ ref('int_tenants') }}
 ),
 
 all_outcomes as (

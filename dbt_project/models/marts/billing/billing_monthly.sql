@@ -9,7 +9,7 @@ daily as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 by_month as (
@@ -31,7 +31,7 @@ final as (
     select
         by_month.tenant_id,
         by_month.month,
-        coalesce(max(tenants.billing_basis), '{{ var("customer_status__default_billing_basis") }}') as billing_basis,
+        max(tenants.billing_basis) as billing_basis,
         max(case when by_month.latest_rank = 1 then by_month.billable_customers end) as month_end_billable,
         max(case when by_month.peak_rank = 1 then by_month.billable_customers end) as peak_billable,
         max(case when by_month.peak_rank = 1 then by_month.date end) as peak_date,

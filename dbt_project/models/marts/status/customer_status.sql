@@ -44,7 +44,7 @@ final as (
             and (attributes.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
         on_as_of_date.member_status = 'active' and attributes.phone is not null as can_sms,
         on_as_of_date.member_status = 'active' as can_push,
-        on_as_of_date.account_status not in ('deleted', 'archived', 'fraud_confirmed')
+        not account_statuses.blocks_redemption
             and not (on_as_of_date.account_status = 'suspended' and customers.suspended_blocks_redemption)
             as can_redeem,
         on_as_of_date.account_reason as account_status_reason,
@@ -64,6 +64,9 @@ final as (
     left join attributes
         on attributes.tenant_id = on_as_of_date.tenant_id
         and attributes.customer_id = on_as_of_date.customer_id
+    -- what the account status blocks (rules §8; seed account_statuses)
+    left join {{ ref('account_statuses') }} as account_statuses
+        on account_statuses.status = on_as_of_date.account_status
 )
 
 select * from final
