@@ -6,8 +6,11 @@
 with
 
 history as (
-    select * from {{ ref('customer_status_history') }}
-    where account_status not in ('internal', 'deleted')
+    -- the account statuses hidden from counts (seed account_statuses)
+    select history.* from {{ ref('customer_status_history') }} as history
+    inner join {{ ref('account_statuses') }} as account_statuses
+        on account_statuses.status = history.account_status
+    where not account_statuses.hidden_from_counts
 ),
 
 by_dimension as (
