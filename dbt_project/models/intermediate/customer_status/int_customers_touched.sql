@@ -17,11 +17,22 @@
     statuses of a customer are a pure function of its inputs (they do not depend on the
     as-of date: the marts clip them), so recomputing only these gives the full rebuild's
     result; tests/e2e/test_determinism.py checks that. -#}
-{% for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions', 'tenants', 'status_labels', 'suppressions', 'status_imports'] %}
--- depends_on: {{ source('landing', source_name) }}
-{% endfor %}
-{% set segments = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_customer_status_segments') %}
-{% set full = segments is none or flags.FULL_REFRESH %}
+{#- Every landing source whose new rows touch customers, named once: each is read below, and
+    each `source()` call is made here whatever the build, so dbt always knows the dependency. -#}
+{%- set own_row_sources = {
+    'customers': source('landing', 'customers'),
+    'orders': source('landing', 'orders'),
+    'subscription_events': source('landing', 'subscription_events'),
+    'status_actions': source('landing', 'status_actions'),
+} -%}
+{%- set engagement_source = source('landing', 'engagement_events') -%}
+{%- set tenant_wide_sources = {
+    'tenants': source('landing', 'tenants'),
+    'status_labels': source('landing', 'status_labels'),
+    'suppressions': source('landing', 'suppressions'),
+} -%}
+{%- set status_imports_source = source('landing', 'status_imports') -%}
+{%- set full = customer_status.is_full_build() %}
 -- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
 -- depends_on: {{ ref('int_run_parameters') }}
 
@@ -44,14 +55,14 @@ watermark as (
 ),
 
 own_rows as (
-    {%- for source_name in ['customers', 'orders', 'subscription_events', 'status_actions'] %}
-    select tenant_id, customer_id from {{ source('landing', source_name) }}
+    {%- for own_rows_source in own_row_sources.values() %}
+    select tenant_id, customer_id from {{ own_rows_source }}
     where _load_id > (select load_id from watermark)
     union
     {%- endfor %}
     -- engagement only matters where it reactivates (reactivation_trigger any_engagement)
     select engagement.tenant_id, engagement.customer_id
-    from {{ source('landing', 'engagement_events') }} as engagement
+    from {{ engagement_source }} as engagement
     inner join (
         select distinct tenant_id from customers where reactivation_trigger = 'any_engagement'
     ) as engaging_tenants
@@ -60,8 +71,8 @@ own_rows as (
 ),
 
 tenant_wide as (
-    {%- for source_name in ['tenants', 'status_labels', 'suppressions'] %}
-    select tenant_id from {{ source('landing', source_name) }}
+    {%- for tenant_wide_source in tenant_wide_sources.values() %}
+    select tenant_id from {{ tenant_wide_source }}
     where _load_id > (select load_id from watermark)
     {% if not loop.last %}union{% endif %}
     {%- endfor %}
@@ -71,7 +82,7 @@ tenant_wide as (
 -- customer it no longer names lost its history tonight)
 merge_links as (
     select distinct tenant_id, customer_id, merged_into
-    from {{ source('landing', 'customers') }}
+    from {{ own_row_sources['customers'] }}
     where merged_into is not null
 ),
 
@@ -100,7 +111,7 @@ merge_partners as (
     -- into an unknown customer applies once that customer lands)
     select merge_links.tenant_id, merge_links.customer_id
     from merge_links
-    inner join {{ source('landing', 'customers') }} as versions
+    inner join {{ own_row_sources['customers'] }} as versions
         on versions.tenant_id = merge_links.tenant_id
         and versions.customer_id = merge_links.merged_into
     where versions._load_id > (select load_id from watermark)
@@ -138,7 +149,7 @@ imported as (
         ('email', 'lower(import_rows.email)'),
     ] %}
     select customers.tenant_id, customers.customer_id
-    from {{ source('landing', 'status_imports') }} as import_rows
+    from {{ status_imports_source }} as import_rows
     inner join customers
         on customers.tenant_id = import_rows.tenant_id
         and customers.{{ key }} = {{ import_key }}

@@ -13,12 +13,6 @@
     | deactivated | deactivate actions and imports | §6.3 |
     | sunset | no touch for sunset_after_days | §6.4 |
     | accepts_marketing | customer versions that accept marketing | §1, §7 | -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 account as (
@@ -109,6 +103,5 @@ final as (
     from marketing_consent
 )
 
-select final.* from final
-{{ customer_status.join_touched_customers('final') }}
+{{ customer_status.touched_rows('final', 'final') }}
 where final.to_date is null or final.to_date > final.from_date

@@ -17,17 +17,10 @@
       (`customer_status`).
     Merging pieces and then clipping at D gives the same ranges as clipping and then merging,
     so these, too, are independent of D. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
 ),
 
 ledger as (
@@ -37,8 +30,7 @@ ledger as (
 facts as (
     -- only the recomputed customers' facts: the boundaries below are a distinct union that
     -- would otherwise run over every customer's facts before the join to `customers`
-    select facts.* from {{ ref('int_customer_status_facts') }} as facts
-    {{ customer_status.join_touched_customers('facts') }}
+    {{ customer_status.touched_rows(ref('int_customer_status_facts'), 'facts') }}
 ),
 
 boundaries as (

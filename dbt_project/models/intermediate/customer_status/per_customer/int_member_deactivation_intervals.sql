@@ -5,17 +5,10 @@
     source, and what ended it (`end_reason`, `end_actor`, `end_source`; `ended_by_action_id`
     when the next manual action ended it). Incremental like the other per-customer models:
     a night recomputes the touched customers only (`int_customers_touched`). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
 ),
 
 actions as (

@@ -3,17 +3,10 @@
     than S days) is inactive, reason `no_engagement`. Every "touch" (creation, an activate,
     a reactivating event) restarts the clock: after a touch on day t, the customer is
     sunset from t + S until the next touch. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
     where customers.sunset_after_days is not null
 ),
 
