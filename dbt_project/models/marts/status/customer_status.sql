@@ -10,7 +10,7 @@
 with
 
 on_as_of_date as (
-    -- the piece that holds on D; it carries `status_since` (int_customer_status_segments)
+    -- the segment that holds on D; it carries `status_since` (int_customer_status_segments)
     select * from {{ ref('int_customer_status_segments') }}
     where from_date <= {{ customer_status.as_of_date() }}
         and (to_date is null or to_date > {{ customer_status.as_of_date() }})

@@ -7,7 +7,7 @@
 with
 
 paired as (
-    -- each piece with the published values of the day before it (NULL on the creation day)
+    -- each segment with the published values of the day before it (NULL on the creation day)
     select * from {{ ref('int_customer_status_segments') }}
     where from_date <= {{ customer_status.as_of_date() }}
 ),

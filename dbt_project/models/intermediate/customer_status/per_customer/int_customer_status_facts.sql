@@ -2,7 +2,7 @@
     (to_date NULL = still holds) per customer, with why it started (reason, actor, source)
     and, where known, why it ended (end_reason, end_actor, end_source). The engine
     (`int_customer_status_segments`) cuts each customer's life at every range boundary and
-    evaluates the rules once per piece.
+    evaluates the rules once per segment.
 
     | fact | from | rule |
     |---|---|---|
@@ -16,7 +16,7 @@
 with
 
 account as (
-    select * from {{ ref('int_account_status_days') }}
+    select * from {{ ref('int_account_status_date_intervals') }}
 ),
 
 subscriptions as (

@@ -1,21 +1,21 @@
-{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into pieces at every
+{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into segments at every
     boundary of every fact (`int_customer_status_facts`), with the four statuses evaluated
-    once per piece. A piece [from_date, to_date) is a run of local days on which no fact
+    once per segment. A segment [from_date, to_date) is a run of local days on which no fact
     starts or ends, so every day in it has the same statuses; to_date NULL = until further
-    notice. Pieces are independent of the as-of date: the marts clip them at D.
+    notice. Segments are independent of the as-of date: the marts clip them at D.
 
     Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
-    actor and source of the change that led to it (the fact that starts on the piece's first
+    actor and source of the change that led to it (the fact that starts on the segment's first
     day, or the one that ended there).
 
-    Each piece is also linked to its neighbours, so that the marts only filter at D and never
-    sort a customer's whole life again (their windows ran every night over every piece):
-    - `previous_*`: the published values on the day before the piece (`status_changes`);
-    - `range_valid_from` / `range_valid_to`: the published range the piece belongs to, a run
-      of consecutive pieces with the same published statuses (`customer_status_history`);
-    - `status_since`: the first day of the run of pieces with the piece's headline status
+    Each segment is also linked to its neighbours, so that the marts only filter at D and never
+    sort a customer's whole life again (their windows ran every night over every segment):
+    - `previous_*`: the published values on the day before the segment (`status_changes`);
+    - `range_valid_from` / `range_valid_to`: the published range the segment belongs to, a run
+      of consecutive segments with the same published statuses (`customer_status_history`);
+    - `status_since`: the first day of the run of segments with the segment's headline status
       (`customer_status`).
-    Merging pieces and then clipping at D gives the same ranges as clipping and then merging,
+    Merging segments and then clipping at D gives the same ranges as clipping and then merging,
     so these, too, are independent of D. -#}
 with
 
@@ -45,7 +45,7 @@ boundaries as (
     where facts.to_date is not null
 ),
 
-pieces as (
+segments as (
     select
         boundaries.tenant_id,
         boundaries.customer_id,
@@ -61,12 +61,12 @@ pieces as (
 ),
 
 facts_at_start as (
-    -- every fact that holds on the piece's first day, or ended exactly then
+    -- every fact that holds on the segment's first day, or ended exactly then
     select
-        pieces.tenant_id,
-        pieces.customer_id,
-        pieces.from_date,
-        pieces.to_date,
+        segments.tenant_id,
+        segments.customer_id,
+        segments.from_date,
+        segments.to_date,
         facts.fact,
         facts.value,
         facts.detail,
@@ -78,18 +78,18 @@ facts_at_start as (
         facts.end_actor,
         facts.end_source,
         facts.from_date as fact_from_date,
-        case when facts.to_date is null or facts.to_date > pieces.from_date then 1 else 0 end as holds,
-        case when facts.to_date = pieces.from_date then 1 else 0 end as ended
-    from pieces
+        case when facts.to_date is null or facts.to_date > segments.from_date then 1 else 0 end as holds,
+        case when facts.to_date = segments.from_date then 1 else 0 end as ended
+    from segments
     inner join facts
-        on facts.tenant_id = pieces.tenant_id
-        and facts.customer_id = pieces.customer_id
-        and facts.from_date <= pieces.from_date
-        and (facts.to_date is null or facts.to_date >= pieces.from_date)
+        on facts.tenant_id = segments.tenant_id
+        and facts.customer_id = segments.customer_id
+        and facts.from_date <= segments.from_date
+        and (facts.to_date is null or facts.to_date >= segments.from_date)
 ),
 
 flags as (
-    -- grouped by the piece's start only: its end follows from it, and a narrower key keeps the
+    -- grouped by the segment's start only: its end follows from it, and a narrower key keeps the
     -- hash aggregate smaller (it spills at 10M customers)
     select
         tenant_id,
@@ -121,7 +121,7 @@ flags as (
         max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
         max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
         max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
-        -- the customer version holding on the piece accepts marketing (SPEC §1, §7)
+        -- the customer version holding on the segment accepts marketing (SPEC §1, §7)
         max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
         max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_reason end) as lifted_reason,
@@ -220,7 +220,7 @@ statuses as (
             when inactive_reason = 'no_engagement' then 'behaviour'
             else coalesce(lifted_source, 'behaviour')
         end as member_source,
-        -- the last load this customer's pieces were computed from (int_customers_touched)
+        -- the last load this customer's segments were computed from (int_customers_touched)
         (select built_through_load_id from ledger) as built_through_load_id
     from evaluated
 ),
