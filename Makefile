@@ -26,8 +26,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/nightly.py --scale $(SCALE)
 
+# ruff for Python; sqlfluff for the dbt project's SQL (dbt_project/.sqlfluff: jinja templater, no database)
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -33,7 +33,7 @@ final as (
         tenants.sunset_after_days
     from customers
     inner join tenants
-        on tenants.tenant_id = customers.tenant_id
+        on customers.tenant_id = tenants.tenant_id
 )
 
 select * from final

@@ -45,7 +45,10 @@ customers as (
 {% if full %}
 
 final as (
-    select tenant_id, customer_id from customers
+    select
+        tenant_id,
+        customer_id
+    from customers
 )
 
 {% else %}
@@ -56,17 +59,23 @@ watermark as (
 
 own_rows as (
     {%- for own_rows_source in own_row_sources.values() %}
-    select tenant_id, customer_id from {{ own_rows_source }}
+    select
+        tenant_id,
+        customer_id
+    from {{ own_rows_source }}
     where _load_id > (select load_id from watermark)
     union
     {%- endfor %}
     -- engagement only matters where it reactivates (reactivation_trigger any_engagement)
-    select engagement.tenant_id, engagement.customer_id
+    select
+        engagement.tenant_id,
+        engagement.customer_id
     from {{ engagement_source }} as engagement
     inner join (
-        select distinct tenant_id from customers where reactivation_trigger = 'any_engagement'
+        select distinct tenant_id from customers
+        where reactivation_trigger = 'any_engagement'
     ) as engaging_tenants
-        on engaging_tenants.tenant_id = engagement.tenant_id
+        on engagement.tenant_id = engaging_tenants.tenant_id
     where engagement._load_id > (select load_id from watermark)
 ),
 
@@ -81,7 +90,10 @@ tenant_wide as (
 -- every merge any landed version of a customer row names (older versions included: a
 -- customer it no longer names lost its history tonight)
 merge_links as (
-    select distinct tenant_id, customer_id, merged_into
+    select distinct
+        tenant_id,
+        customer_id,
+        merged_into
     from {{ own_row_sources['customers'] }}
     where merged_into is not null
 ),
@@ -90,54 +102,71 @@ merge_partners as (
     -- downstream: every customer a touched customer's history counted or counts for at any
     -- time, along any chain of merges, then or now (set semantics: `union` ends the walk
     -- on cycles and on customers reached twice)
-    select tenant_id, customer_id from (
+    select
+        tenant_id,
+        customer_id
+    from (
         with recursive downstream as (
-            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            select
+                merge_links.tenant_id,
+                merge_links.merged_into as customer_id
             from merge_links
             inner join own_rows
-                on own_rows.tenant_id = merge_links.tenant_id
-                and own_rows.customer_id = merge_links.customer_id
+                on own_rows.tenant_id = merge_links.tenant_id  -- noqa: ST09 (flagged in either order here)
+                    and own_rows.customer_id = merge_links.customer_id  -- noqa: ST09
             union
-            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            select
+                merge_links.tenant_id,
+                merge_links.merged_into as customer_id
             from downstream
             inner join merge_links
-                on merge_links.tenant_id = downstream.tenant_id
-                and merge_links.customer_id = downstream.customer_id
+                on downstream.tenant_id = merge_links.tenant_id
+                    and downstream.customer_id = merge_links.customer_id
         )
+
         select * from downstream
     ) as downstream_rows
     union
     -- upstream, one step: a customer merged into one whose row landed tonight (a merge
     -- into an unknown customer applies once that customer lands)
-    select merge_links.tenant_id, merge_links.customer_id
+    select
+        merge_links.tenant_id,
+        merge_links.customer_id
     from merge_links
     inner join {{ own_row_sources['customers'] }} as versions
-        on versions.tenant_id = merge_links.tenant_id
-        and versions.customer_id = merge_links.merged_into
+        on merge_links.tenant_id = versions.tenant_id
+            and merge_links.merged_into = versions.customer_id
     where versions._load_id > (select load_id from watermark)
 ),
 
 touched_keys as (
-    select customers.tenant_id, customers.code, customers.email
+    select
+        customers.tenant_id,
+        customers.code,
+        customers.email
     from customers
     inner join own_rows
-        on own_rows.tenant_id = customers.tenant_id
-        and own_rows.customer_id = customers.customer_id
+        on customers.tenant_id = own_rows.tenant_id
+            and customers.customer_id = own_rows.customer_id
 ),
 
 key_sharers as (
     -- two equi-joins, not one join on `code = ... or email = ...` (that is a nested loop)
-    select others.tenant_id, others.customer_id
+    select
+        others.tenant_id,
+        others.customer_id
     from touched_keys
     inner join customers as others
-        on others.tenant_id = touched_keys.tenant_id
-        and others.code = touched_keys.code
+        on touched_keys.tenant_id = others.tenant_id
+            and touched_keys.code = others.code
     union
-    select others.tenant_id, others.customer_id
+    select
+        others.tenant_id,
+        others.customer_id
     from touched_keys
     inner join customers as others
-        on others.tenant_id = touched_keys.tenant_id
-        and others.email = touched_keys.email
+        on touched_keys.tenant_id = others.tenant_id
+            and touched_keys.email = others.email
 ),
 
 imported as (
@@ -148,29 +177,45 @@ imported as (
         ('code', 'import_rows.code'),
         ('email', 'lower(import_rows.email)'),
     ] %}
-    select customers.tenant_id, customers.customer_id
+    select
+        customers.tenant_id,
+        customers.customer_id
     from {{ status_imports_source }} as import_rows
     inner join customers
-        on customers.tenant_id = import_rows.tenant_id
-        and customers.{{ key }} = {{ import_key }}
+        on import_rows.tenant_id = customers.tenant_id
+            and customers.{{ key }} = {{ import_key }}
     where import_rows._load_id > (select load_id from watermark)
     {% if not loop.last %}union{% endif %}
     {%- endfor %}
 ),
 
 final as (
-    select tenant_id, customer_id from own_rows
+    select
+        tenant_id,
+        customer_id
+    from own_rows
     union
-    select tenant_id, customer_id from merge_partners
+    select
+        tenant_id,
+        customer_id
+    from merge_partners
     union
-    select tenant_id, customer_id from key_sharers
+    select
+        tenant_id,
+        customer_id
+    from key_sharers
     union
-    select tenant_id, customer_id from imported
+    select
+        tenant_id,
+        customer_id
+    from imported
     union
-    select customers.tenant_id, customers.customer_id
+    select
+        customers.tenant_id,
+        customers.customer_id
     from customers
     inner join tenant_wide
-        on tenant_wide.tenant_id = customers.tenant_id
+        on customers.tenant_id = tenant_wide.tenant_id
 )
 
 {% endif %}

@@ -52,54 +52,122 @@ marketing_consent as (
 
 final as (
     select
-        tenant_id, customer_id, 'account' as fact, account_status as value, status_label as detail,
-        from_date, to_date, account_status_reason as reason, account_status_updated_by as actor,
-        account_status_source as source, account_status_updated_at as changed_at,
+        tenant_id,
+        customer_id,
+        'account' as fact,
+        account_status as value,
+        status_label as detail,
+        from_date,
+        to_date,
+        account_status_reason as reason,
+        account_status_updated_by as actor,
+        account_status_source as source,
+        account_status_updated_at as changed_at,
         cast(null as {{ dbt.type_string() }}) as end_reason,
         cast(null as {{ dbt.type_string() }}) as end_actor,
         cast(null as {{ dbt.type_string() }}) as end_source
     from account
     union all
     select
-        tenant_id, customer_id, fact, subscription_id as value, cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, {{ dbt.concat(["'subscription '", 'subscription_id']) }} as reason,
-        'system' as actor, 'behaviour' as source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        null as end_reason, null as end_actor, null as end_source
+        tenant_id,
+        customer_id,
+        fact,
+        subscription_id as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date,
+        to_date,
+        {{ dbt.concat(["'subscription '", 'subscription_id']) }} as reason,
+        'system' as actor,
+        'behaviour' as source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        null as end_reason,
+        null as end_actor,
+        null as end_source
     from subscriptions
     union all
     select
-        tenant_id, customer_id, fact, order_id as value, cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, {{ dbt.concat(["'order '", 'order_id']) }} as reason,
-        'system' as actor, 'behaviour' as source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        null as end_reason, null as end_actor, null as end_source
+        tenant_id,
+        customer_id,
+        fact,
+        order_id as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date,
+        to_date,
+        {{ dbt.concat(["'order '", 'order_id']) }} as reason,
+        'system' as actor,
+        'behaviour' as source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        null as end_reason,
+        null as end_actor,
+        null as end_source
     from payments
     union all
     select
-        tenant_id, customer_id, fact, value, cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, reason, actor, source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        end_reason, end_actor, end_source
+        tenant_id,
+        customer_id,
+        fact,
+        value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date,
+        to_date,
+        reason,
+        actor,
+        source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        end_reason,
+        end_actor,
+        end_source
     from suppressions
     union all
     select
-        tenant_id, customer_id, 'deactivated' as fact, action_id as value, cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, reason, actor, source, cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        end_reason, end_actor, end_source
+        tenant_id,
+        customer_id,
+        'deactivated' as fact,
+        action_id as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        from_date,
+        to_date,
+        reason,
+        actor,
+        source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        end_reason,
+        end_actor,
+        end_source
     from deactivations
     union all
     select
-        tenant_id, customer_id, 'sunset' as fact, cast(null as {{ dbt.type_string() }}) as value,
+        tenant_id,
+        customer_id,
+        'sunset' as fact,
+        cast(null as {{ dbt.type_string() }}) as value,
         cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, reason, 'system' as actor, 'behaviour' as source,
+        from_date,
+        to_date,
+        reason,
+        'system' as actor,
+        'behaviour' as source,
         cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        end_reason, end_actor, end_source
+        end_reason,
+        end_actor,
+        end_source
     from sunsets
     union all
     select
-        tenant_id, customer_id, 'accepts_marketing' as fact, cast(null as {{ dbt.type_string() }}) as value,
+        tenant_id,
+        customer_id,
+        'accepts_marketing' as fact,
+        cast(null as {{ dbt.type_string() }}) as value,
         cast(null as {{ dbt.type_string() }}) as detail,
-        from_date, to_date, 'accepts marketing' as reason, 'system' as actor, 'customers' as source,
+        from_date,
+        to_date,
+        'accepts marketing' as reason,
+        'system' as actor,
+        'customers' as source,
         cast(null as {{ dbt.type_timestamp() }}) as changed_at,
-        'marketing consent withdrawn' as end_reason, 'system' as end_actor, 'customers' as end_source
+        'marketing consent withdrawn' as end_reason,
+        'system' as end_actor,
+        'customers' as end_source
     from marketing_consent
 )
 

@@ -34,13 +34,22 @@ facts as (
 ),
 
 boundaries as (
-    select tenant_id, customer_id, created_date as boundary_date
+    select
+        tenant_id,
+        customer_id,
+        created_date as boundary_date
     from customers
     union
-    select facts.tenant_id, facts.customer_id, facts.from_date as boundary_date
+    select
+        facts.tenant_id,
+        facts.customer_id,
+        facts.from_date as boundary_date
     from facts
     union
-    select facts.tenant_id, facts.customer_id, facts.to_date as boundary_date
+    select
+        facts.tenant_id,
+        facts.customer_id,
+        facts.to_date as boundary_date
     from facts
     where facts.to_date is not null
 ),
@@ -55,8 +64,8 @@ segments as (
         ) as to_date
     from boundaries
     inner join customers
-        on customers.tenant_id = boundaries.tenant_id
-        and customers.customer_id = boundaries.customer_id
+        on boundaries.tenant_id = customers.tenant_id
+            and boundaries.customer_id = customers.customer_id
     where boundaries.boundary_date >= customers.created_date
 ),
 
@@ -82,10 +91,10 @@ facts_at_start as (
         case when facts.to_date = segments.from_date then 1 else 0 end as ended
     from segments
     inner join facts
-        on facts.tenant_id = segments.tenant_id
-        and facts.customer_id = segments.customer_id
-        and facts.from_date <= segments.from_date
-        and (facts.to_date is null or facts.to_date >= segments.from_date)
+        on segments.tenant_id = facts.tenant_id
+            and segments.customer_id = facts.customer_id
+            and segments.from_date >= facts.from_date
+            and (facts.to_date is null or segments.from_date <= facts.to_date)
 ),
 
 flags as (
@@ -124,9 +133,27 @@ flags as (
         -- the customer version holding on the segment accepts marketing (SPEC §1, §7)
         max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_reason end) as lifted_reason,
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_actor end) as lifted_actor,
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_source end) as lifted_source
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_reason
+            end
+        ) as lifted_reason,
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_actor
+            end
+        ) as lifted_actor,
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_source
+            end
+        ) as lifted_source
     from facts_at_start
     group by tenant_id, customer_id, from_date
 ),
@@ -158,10 +185,10 @@ evaluated as (
         end as inactive_reason
     from flags
     inner join customers
-        on customers.tenant_id = flags.tenant_id
-        and customers.customer_id = flags.customer_id
+        on flags.tenant_id = customers.tenant_id
+            and flags.customer_id = customers.customer_id
     left join {{ ref('account_statuses') }} as account_statuses
-        on account_statuses.status = flags.account_status
+        on flags.account_status = account_statuses.status
 ),
 
 statuses as (
@@ -179,7 +206,7 @@ statuses as (
         inactive_reason,
         -- SPEC §7
         inactive_reason is null
-            and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
+        and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
         account_reason,
         account_actor,
         account_source,
@@ -188,12 +215,13 @@ statuses as (
             when 'subscribed' then {{ dbt.concat(["'live subscription '", 'live_subscription_id']) }}
             when 'active' then {{ dbt.concat(["'paid order '", 'recent_order_id']) }}
             when 'unsubscribed' then 'all subscriptions terminated'
-            when 'sleeping' then coalesce(
-                {{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }},
+            when 'sleeping'
+                then coalesce(
+                        {{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }},
                 {{ dbt.concat([
                     "'no payment for '", 'cast(activity_window_days as ' ~ dbt.type_string() ~ ')', "' days'"
                 ]) }}
-            )
+                    )
             else coalesce({{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }}, 'no payment yet')
         end as lifecycle_reason,
         case

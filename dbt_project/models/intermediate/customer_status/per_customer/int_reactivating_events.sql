@@ -27,8 +27,8 @@ from_payments as (
         {{ dbt.concat(["'order '", 'payments.order_id']) }} as event_description
     from payments
     inner join customers
-        on customers.tenant_id = payments.tenant_id
-        and customers.customer_id = payments.customer_id
+        on payments.tenant_id = customers.tenant_id
+            and payments.customer_id = customers.customer_id
 ),
 
 from_engagement as (
@@ -43,8 +43,8 @@ from_engagement as (
         ]) }} as event_description
     from engagement
     inner join customers
-        on customers.tenant_id = engagement.tenant_id
-        and customers.customer_id = engagement.customer_id
+        on engagement.tenant_id = customers.tenant_id
+            and engagement.customer_id = customers.customer_id
     where customers.reactivation_trigger = 'any_engagement'
 ),
 
