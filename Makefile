@@ -30,8 +30,10 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/customer-status docs
 
+# ruff for Python; sqlfluff for the dbt project's SQL (dbt_project/.sqlfluff: jinja templater, no database)
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -5,20 +5,27 @@
 with
 
 firsts as (
-    select tenant_id, min(created_date) as first_date
+    select
+        tenant_id,
+        min(created_date) as first_date
     from {{ ref('int_customers_enriched') }}
     group by tenant_id
 ),
 
 spines as (
-    select tenant_id, min(day) as first_day
+    select
+        tenant_id,
+        min(day) as first_day
     from {{ ref('int_tenant_days') }}
     group by tenant_id
 )
 
-select firsts.tenant_id, firsts.first_date, spines.first_day
+select
+    firsts.tenant_id,
+    firsts.first_date,
+    spines.first_day
 from firsts
 left join spines
-    on spines.tenant_id = firsts.tenant_id
+    on firsts.tenant_id = spines.tenant_id
 where firsts.first_date <= {{ customer_status.as_of_date() }}
     and (spines.first_day is null or spines.first_day <> firsts.first_date)

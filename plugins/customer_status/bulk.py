@@ -41,7 +41,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .ingest.sources import ACCOUNT_STATUSES, SOURCES
+from .ingest.sources import SOURCES
+from .seeds import account_statuses, headline_statuses
 
 #: CLI spelling -> the ``action`` value of the landing file.
 ACTIONS = {
@@ -50,15 +51,6 @@ ACTIONS = {
     "set-status": "set_status",
     "restore": "restore",
 }
-#: Values of the headline ``status`` (SPEC §2).
-HEADLINE_STATUSES = (
-    *ACCOUNT_STATUSES[1:],
-    "prospect",
-    "subscribed",
-    "active",
-    "unsubscribed",
-    "sleeping",
-)
 ACTION_COLUMNS = SOURCES["status_actions"].column_names  # CONTRACT.md order
 CUSTOMER_ID_HEADERS = ("customer_id", "customer id")
 SAMPLE_ROWS = 10
@@ -145,7 +137,7 @@ class Request:
         if self.action == "set-status" and not status:
             raise BulkError(
                 "set-status needs --status: a predefined account status "
-                f"({', '.join(ACCOUNT_STATUSES)}) or one of the tenant's status labels"
+                f"({', '.join(account_statuses())}) or one of the tenant's status labels"
             )
         if self.action != "set-status" and self.status is not None:
             raise BulkError(f"--status is only for set-status, not for {self.action}")
@@ -161,10 +153,11 @@ class Request:
                 raise BulkError(f"--email-domain '{self.email_domain}' is not a domain name")
         if self.where_status is not None:
             where = self.where_status.strip().lower()
-            if where not in HEADLINE_STATUSES:
+            headline = headline_statuses()  # rules §2, from the dbt project's seeds
+            if where not in headline:
                 raise BulkError(
                     f"--where-status '{self.where_status}' is not a headline status "
-                    f"(one of {', '.join(HEADLINE_STATUSES)})"
+                    f"(one of {', '.join(headline)})"
                 )
         return Request(
             tenant, self.action, reason, actor, status, self.customers_file, domain, where
@@ -298,7 +291,7 @@ def show(console: Console, request: Request, selection: Selection) -> None:
     for row in selection.sample:
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)
-    if request.status and request.status not in ACCOUNT_STATUSES:
+    if request.status and request.status not in account_statuses():
         console.print(
             f"[yellow]note:[/] '{escape(request.status)}' is not a predefined account status: "
             f"it must be one of tenant {escape(request.tenant)}'s status labels, or the night "

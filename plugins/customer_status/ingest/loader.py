@@ -37,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..seeds import tenant_default
 from . import rules
 from .readers import (
     READ_ERROR,
@@ -59,7 +60,13 @@ from .sources import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_REJECT_RATIO = 0.1
+
+def default_max_reject_ratio() -> float:
+    """A tenant's ``max_reject_ratio`` when its setting is empty (or it has no settings yet):
+    the dbt project's seed ``tenant_defaults``, the one home of every tenant default."""
+    return float(tenant_default("max_reject_ratio"))
+
+
 META_COLUMNS = "_source_file varchar, _row_number bigint, _load_id bigint"
 
 DDL = [
@@ -537,8 +544,9 @@ def _commit_checked(
 
 def _max_reject_ratio(con, tenants: list[str]) -> float:
     """The strictest ``max_reject_ratio`` among the file's tenants (current settings)."""
+    default = default_max_reject_ratio()
     if not tenants:
-        return DEFAULT_MAX_REJECT_RATIO
+        return default
     row = con.execute(
         """
         with latest as (
@@ -551,9 +559,9 @@ def _max_reject_ratio(con, tenants: list[str]) -> float:
         from unnest(?::varchar[]) as t(tenant_id)
         left join latest l on l.tenant_id = t.tenant_id and l.rn = 1
         """,
-        [DEFAULT_MAX_REJECT_RATIO, tenants],
+        [default, tenants],
     ).fetchone()
-    return DEFAULT_MAX_REJECT_RATIO if row[0] is None else float(row[0])
+    return default if row[0] is None else float(row[0])
 
 
 def _batch_rows(con) -> int:

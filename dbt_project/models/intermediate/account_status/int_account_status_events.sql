@@ -23,7 +23,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 transitions as (
@@ -37,7 +37,10 @@ ordered_requests as (
 first_versions as (
     -- the customer version holding on the creation day: `internal` is decided at creation
     -- (SPEC §4), so a later email change never makes a customer internal before that change
-    select tenant_id, customer_id, email_domain
+    select
+        tenant_id,
+        customer_id,
+        email_domain
     from {{ ref('int_customer_attribute_intervals') }}
     where version_number = 1
 ),
@@ -58,10 +61,10 @@ creations as (
         end as initial_status
     from customers
     left join tenants
-        on tenants.tenant_id = customers.tenant_id
+        on customers.tenant_id = tenants.tenant_id
     left join first_versions
-        on first_versions.tenant_id = customers.tenant_id
-        and first_versions.customer_id = customers.customer_id
+        on customers.tenant_id = first_versions.tenant_id
+            and customers.customer_id = first_versions.customer_id
 ),
 
 folded as (
@@ -113,60 +116,71 @@ folded as (
                     *,
                     case when rejection_reason is not null then 'rejected' else verdict end as outcome
                 from (
-                select
-                    fold.tenant_id,
-                    fold.customer_id,
-                    next_request.step,
-                    next_request.request_id,
-                    next_request.request_kind,
-                    next_request.requested_at,
-                    next_request.target_status,
-                    next_request.target_label,
-                    next_request.reason,
-                    next_request.actor,
-                    next_request.source,
-                    fold.account_status as from_status,
-                    fold.status_label as from_label,
-                    fold.archived_by_merge,
-                    case
-                        when fold.archived_by_merge
-                            and next_request.request_kind in ('restore', 'set_status')
-                            and next_request.target_status = 'active'
-                            then 'archived by a merge: it cannot be reactivated or restored'
-                        when next_request.request_kind = 'restore' and fold.account_status <> 'deleted'
-                            then {{ dbt.concat(["'restore applies only to deleted customers (status is '", 'fold.account_status', "')'"]) }}
-                        when next_request.request_kind = 'restore'
-                            then null
-                        when fold.account_status = 'deleted' and next_request.target_status <> 'deleted'
-                            then 'deleted is final: only a restore, where the tenant allows it, brings a customer back'
-                        when fold.account_status = next_request.target_status
-                            then null
-                        when next_request.request_kind = 'merge'
-                            then null
-                        when next_request.target_status = 'fraud_confirmed'
-                            and fold.account_status <> 'fraud_suspected'
-                            then {{ dbt.concat(["'fraud can be confirmed only after it was suspected (status is '", 'fold.account_status', "')'"]) }}
-                        when not coalesce(transitions.is_allowed, false)
-                            then {{ dbt.concat(["'transition not allowed from '", 'fold.account_status', "' to '", 'next_request.target_status']) }}
-                    end as rejection_reason,
-                    case
-                        when fold.account_status = next_request.target_status
-                            and fold.status_label = next_request.target_label
-                            and next_request.request_kind <> 'merge'
-                            then 'no_change'
-                        else 'applied'
-                    end as verdict
-                from fold
-                inner join ordered_requests as next_request
-                    on next_request.tenant_id = fold.tenant_id
-                    and next_request.customer_id = fold.customer_id
-                    and next_request.step = fold.step + 1
-                left join transitions
-                    on transitions.from_status = fold.account_status
-                    and transitions.to_status = next_request.target_status
+                    select
+                        fold.tenant_id,
+                        fold.customer_id,
+                        next_request.step,
+                        next_request.request_id,
+                        next_request.request_kind,
+                        next_request.requested_at,
+                        next_request.target_status,
+                        next_request.target_label,
+                        next_request.reason,
+                        next_request.actor,
+                        next_request.source,
+                        fold.account_status as from_status,
+                        fold.status_label as from_label,
+                        fold.archived_by_merge,
+                        case
+                            when fold.archived_by_merge
+                                and next_request.request_kind in ('restore', 'set_status')
+                                and next_request.target_status = 'active'
+                                then 'archived by a merge: it cannot be reactivated or restored'
+                            when next_request.request_kind = 'restore' and fold.account_status <> 'deleted'
+                                then {{ dbt.concat([
+                                "'restore applies only to deleted customers (status is '", 'fold.account_status', "')'"
+                            ]) }}
+                            when next_request.request_kind = 'restore'
+                                then null
+                            when fold.account_status = 'deleted' and next_request.target_status <> 'deleted'
+                                then 'deleted is final: only a restore, where the tenant allows it, '
+                                    || 'brings a customer back'
+                            when fold.account_status = next_request.target_status
+                                then null
+                            when next_request.request_kind = 'merge'
+                                then null
+                            when next_request.target_status = 'fraud_confirmed'
+                                and fold.account_status <> 'fraud_suspected'
+                                then {{ dbt.concat([
+                                "'fraud can be confirmed only after it was suspected (status is '",
+                                'fold.account_status',
+                                "')'"
+                            ]) }}
+                            when not coalesce(transitions.is_allowed, false)
+                                then {{ dbt.concat([
+                                "'transition not allowed from '", 'fold.account_status',
+                                "' to '", 'next_request.target_status'
+                            ]) }}
+                        end as rejection_reason,
+                        case
+                            when fold.account_status = next_request.target_status
+                                and fold.status_label = next_request.target_label
+                                and next_request.request_kind <> 'merge'
+                                then 'no_change'
+                            else 'applied'
+                        end as verdict
+                    from fold
+                    inner join ordered_requests as next_request
+                        on fold.tenant_id = next_request.tenant_id
+                            and fold.customer_id = next_request.customer_id
+                            and next_request.step = fold.step + 1
+                    left join transitions
+                        on fold.account_status = transitions.from_status
+                            and next_request.target_status = transitions.to_status
                 ) as judged
             ) as decided
         )
+
         select * from fold
     ) as fold_rows
 ),

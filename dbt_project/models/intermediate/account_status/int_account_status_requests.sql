@@ -20,7 +20,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 labels as (
@@ -66,7 +66,7 @@ staff_requests as (
                 then 'missing reason'
             when actions.actor is null or trim(actions.actor) = ''
                 then 'missing actor'
-            when actions.action = 'restore' and not coalesce(tenants.deleted_can_be_restored, false)
+            when actions.action = 'restore' and not tenants.deleted_can_be_restored
                 then 'restore is not allowed for this tenant (deleted_can_be_restored is off)'
             when actions.requested_at < customers.created_at
                 then 'requested before the customer was created'

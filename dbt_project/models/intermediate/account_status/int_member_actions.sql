@@ -17,7 +17,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 staff_actions as (
@@ -30,14 +30,22 @@ import_rows as (
 ),
 
 codes as (
-    select tenant_id, code, count(*) as matches, min(customer_id) as customer_id
+    select
+        tenant_id,
+        code,
+        count(*) as matches,
+        min(customer_id) as customer_id
     from customers
     where code is not null
     group by tenant_id, code
 ),
 
 emails as (
-    select tenant_id, email, count(*) as matches, min(customer_id) as customer_id
+    select
+        tenant_id,
+        email,
+        count(*) as matches,
+        min(customer_id) as customer_id
     from customers
     where email is not null
     group by tenant_id, email
@@ -65,8 +73,8 @@ from_staff as (
         end as request_error
     from staff_actions
     left join customers
-        on customers.tenant_id = staff_actions.tenant_id
-        and customers.customer_id = staff_actions.customer_id
+        on staff_actions.tenant_id = customers.tenant_id
+            and staff_actions.customer_id = customers.customer_id
 ),
 
 from_imports as (
@@ -81,7 +89,7 @@ from_imports as (
         import_rows.action,
         coalesce(
             import_rows.effective_at,
-            {{ customer_status.end_of_local_day('import_rows.loaded_for_as_of_date', 'coalesce(tenants.timezone, ' ~ "'UTC'" ~ ')') }}
+            {{ customer_status.end_of_local_day('import_rows.loaded_for_as_of_date', 'tenants.timezone') }}
         ) as requested_at,
         coalesce(import_rows.reason, 'CSV status import') as reason,
         {{ dbt.concat(["'import:'", 'import_rows.source_file_name']) }} as actor,
@@ -94,26 +102,32 @@ from_imports as (
                 then {{ dbt.concat(["'no customer has code '", 'import_rows.code']) }}
             when import_rows.customer_id is null and import_rows.code is not null
                 and codes.matches > 1
-                then {{ dbt.concat(["'code '", 'import_rows.code', "' matches '", 'cast(codes.matches as ' ~ dbt.type_string() ~ ')', "' customers'"]) }}
+                then {{ dbt.concat([
+                    "'code '", 'import_rows.code',
+                    "' matches '", 'cast(codes.matches as ' ~ dbt.type_string() ~ ')', "' customers'"
+                ]) }}
             when import_rows.customer_id is null and import_rows.code is null
                 and emails.matches is null
                 then {{ dbt.concat(["'no customer has email '", 'import_rows.email']) }}
             when import_rows.customer_id is null and import_rows.code is null
                 and emails.matches > 1
-                then {{ dbt.concat(["'email '", 'import_rows.email', "' matches '", 'cast(emails.matches as ' ~ dbt.type_string() ~ ')', "' customers'"]) }}
+                then {{ dbt.concat([
+                    "'email '", 'import_rows.email',
+                    "' matches '", 'cast(emails.matches as ' ~ dbt.type_string() ~ ')', "' customers'"
+                ]) }}
         end as request_error
     from import_rows
     left join tenants
-        on tenants.tenant_id = import_rows.tenant_id
+        on import_rows.tenant_id = tenants.tenant_id
     left join customers as by_id
-        on by_id.tenant_id = import_rows.tenant_id
-        and by_id.customer_id = import_rows.customer_id
+        on import_rows.tenant_id = by_id.tenant_id
+            and import_rows.customer_id = by_id.customer_id
     left join codes
-        on codes.tenant_id = import_rows.tenant_id
-        and codes.code = import_rows.code
+        on import_rows.tenant_id = codes.tenant_id
+            and import_rows.code = codes.code
     left join emails
-        on emails.tenant_id = import_rows.tenant_id
-        and emails.email = import_rows.email
+        on import_rows.tenant_id = emails.tenant_id
+            and import_rows.email = emails.email
 ),
 
 all_actions as (

@@ -15,12 +15,18 @@ orders as (
 ),
 
 customers as (
-    select tenant_id, customer_id from {{ ref('stg_landing__customers') }}
+    select
+        tenant_id,
+        customer_id
+    from {{ ref('stg_landing__customers') }}
 ),
 
 blocking_periods as (
-    select * from {{ ref('int_account_status_intervals') }}
-    where account_status in ('suspended', 'fraud_suspected', 'fraud_confirmed')
+    -- the account statuses under which a payment is an outlier (seed account_statuses)
+    select intervals.* from {{ ref('int_account_status_intervals') }} as intervals
+    inner join {{ ref('account_statuses') }} as account_statuses
+        on intervals.account_status = account_statuses.status
+    where account_statuses.flags_outliers
 ),
 
 checked as (
@@ -38,8 +44,8 @@ checked as (
         end as invalid_since
     from orders
     left join customers
-        on customers.tenant_id = orders.tenant_id
-        and customers.customer_id = orders.customer_id
+        on orders.tenant_id = customers.tenant_id
+            and orders.customer_id = customers.customer_id
 ),
 
 final as (
@@ -54,16 +60,16 @@ final as (
         checked.currency,
         blocking_periods.account_status is not null as is_outlier,
         case when blocking_periods.account_status is not null then
-            {{ dbt.concat(["'paid while the account was '", 'blocking_periods.account_status']) }}
+                {{ dbt.concat(["'paid while the account was '", 'blocking_periods.account_status']) }}
         end as outlier_reason,
         checked.invalid_reason,
         checked.invalid_since
     from checked
     left join blocking_periods
-        on blocking_periods.tenant_id = checked.tenant_id
-        and blocking_periods.customer_id = checked.customer_id
-        and checked.paid_at >= blocking_periods.valid_from
-        and (blocking_periods.valid_to is null or checked.paid_at < blocking_periods.valid_to)
+        on checked.tenant_id = blocking_periods.tenant_id
+            and checked.customer_id = blocking_periods.customer_id
+            and checked.paid_at >= blocking_periods.valid_from
+            and (blocking_periods.valid_to is null or checked.paid_at < blocking_periods.valid_to)
 )
 
 select * from final

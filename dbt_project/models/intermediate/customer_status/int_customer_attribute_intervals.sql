@@ -24,12 +24,19 @@ raw_versions as (
 ),
 
 ledger as (
-    select load_id, coalesce(as_of_date, cast(loaded_at as date)) as loaded_for_as_of_date
+    select
+        load_id,
+        coalesce(as_of_date, cast(loaded_at as date)) as loaded_for_as_of_date
     from {{ source('landing', 'ingest_ledger') }}
 ),
 
 customers as (
-    select tenant_id, customer_id, timezone, created_at, created_date
+    select
+        tenant_id,
+        customer_id,
+        timezone,
+        created_at,
+        created_date
     from {{ ref('int_customers_enriched') }}
 ),
 
@@ -54,7 +61,7 @@ versions as (
         ) as arrival_rank
     from raw_versions
     left join ledger
-        on ledger.load_id = raw_versions._load_id
+        on raw_versions._load_id = ledger.load_id
 ),
 
 effective as (
@@ -69,8 +76,8 @@ effective as (
         end as effective_at
     from versions
     inner join customers
-        on customers.tenant_id = versions.tenant_id
-        and customers.customer_id = versions.customer_id
+        on versions.tenant_id = customers.tenant_id
+            and versions.customer_id = customers.customer_id
 ),
 
 ordered as (

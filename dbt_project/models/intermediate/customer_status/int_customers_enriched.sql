@@ -1,5 +1,5 @@
-{#- Every customer of a declared tenant with its tenant's settings (empty settings take the
-    defaults in `stg_landing__tenants`) and its creation as a local date: the one place the
+{#- Every customer of a declared tenant with its tenant's settings (empty settings took the
+    defaults in `int_tenants`) and its creation as a local date: the one place the
     status engine reads settings from. A customer of a tenant no accepted `tenants` row
     declares is held (SPEC §1): it is not computed here, and `import_rejects` reports it. -#}
 with
@@ -9,7 +9,7 @@ customers as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 final as (
@@ -23,26 +23,17 @@ final as (
         customers.full_name,
         customers.accepts_marketing,
         customers.created_at,
-        coalesce(tenants.timezone, '{{ var("customer_status__default_timezone") }}') as timezone,
-        {{ customer_status.local_date(
-            'customers.created_at',
-            "coalesce(tenants.timezone, '" ~ var("customer_status__default_timezone") ~ "')"
-        ) }} as created_date,
-        coalesce(
-            tenants.activity_window_days, {{ var("customer_status__default_activity_window_days") }}
-        ) as activity_window_days,
-        coalesce(
-            tenants.reactivation_trigger, '{{ var("customer_status__default_reactivation_trigger") }}'
-        ) as reactivation_trigger,
-        coalesce(
-            tenants.billing_basis, '{{ var("customer_status__default_billing_basis") }}'
-        ) as billing_basis,
-        coalesce(tenants.send_to_accept_marketing_only, false) as send_to_accept_marketing_only,
-        coalesce(tenants.suspended_blocks_redemption, false) as suspended_blocks_redemption,
+        tenants.timezone,
+        {{ customer_status.local_date('customers.created_at', 'tenants.timezone') }} as created_date,
+        tenants.activity_window_days,
+        tenants.reactivation_trigger,
+        tenants.billing_basis,
+        tenants.send_to_accept_marketing_only,
+        tenants.suspended_blocks_redemption,
         tenants.sunset_after_days
     from customers
     inner join tenants
-        on tenants.tenant_id = customers.tenant_id
+        on customers.tenant_id = tenants.tenant_id
 )
 
 select * from final

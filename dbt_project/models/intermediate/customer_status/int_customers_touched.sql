@@ -17,11 +17,22 @@
     statuses of a customer are a pure function of its inputs (they do not depend on the
     as-of date: the marts clip them), so recomputing only these gives the full rebuild's
     result; tests/e2e/test_determinism.py checks that. -#}
-{% for source_name in ['customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions', 'tenants', 'status_labels', 'suppressions', 'status_imports'] %}
--- depends_on: {{ source('landing', source_name) }}
-{% endfor %}
-{% set segments = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_customer_status_segments') %}
-{% set full = segments is none or flags.FULL_REFRESH %}
+{#- Every landing source whose new rows touch customers, named once: each is read below, and
+    each `source()` call is made here whatever the build, so dbt always knows the dependency. -#}
+{%- set own_row_sources = {
+    'customers': source('landing', 'customers'),
+    'orders': source('landing', 'orders'),
+    'subscription_events': source('landing', 'subscription_events'),
+    'status_actions': source('landing', 'status_actions'),
+} -%}
+{%- set engagement_source = source('landing', 'engagement_events') -%}
+{%- set tenant_wide_sources = {
+    'tenants': source('landing', 'tenants'),
+    'status_labels': source('landing', 'status_labels'),
+    'suppressions': source('landing', 'suppressions'),
+} -%}
+{%- set status_imports_source = source('landing', 'status_imports') -%}
+{%- set full = customer_status.is_full_build() %}
 -- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
 -- depends_on: {{ ref('int_run_parameters') }}
 
@@ -34,7 +45,10 @@ customers as (
 {% if full %}
 
 final as (
-    select tenant_id, customer_id from customers
+    select
+        tenant_id,
+        customer_id
+    from customers
 )
 
 {% else %}
@@ -44,24 +58,30 @@ watermark as (
 ),
 
 own_rows as (
-    {%- for source_name in ['customers', 'orders', 'subscription_events', 'status_actions'] %}
-    select tenant_id, customer_id from {{ source('landing', source_name) }}
+    {%- for own_rows_source in own_row_sources.values() %}
+    select
+        tenant_id,
+        customer_id
+    from {{ own_rows_source }}
     where _load_id > (select load_id from watermark)
     union
     {%- endfor %}
     -- engagement only matters where it reactivates (reactivation_trigger any_engagement)
-    select engagement.tenant_id, engagement.customer_id
-    from {{ source('landing', 'engagement_events') }} as engagement
+    select
+        engagement.tenant_id,
+        engagement.customer_id
+    from {{ engagement_source }} as engagement
     inner join (
-        select distinct tenant_id from customers where reactivation_trigger = 'any_engagement'
+        select distinct tenant_id from customers
+        where reactivation_trigger = 'any_engagement'
     ) as engaging_tenants
-        on engaging_tenants.tenant_id = engagement.tenant_id
+        on engagement.tenant_id = engaging_tenants.tenant_id
     where engagement._load_id > (select load_id from watermark)
 ),
 
 tenant_wide as (
-    {%- for source_name in ['tenants', 'status_labels', 'suppressions'] %}
-    select tenant_id from {{ source('landing', source_name) }}
+    {%- for tenant_wide_source in tenant_wide_sources.values() %}
+    select tenant_id from {{ tenant_wide_source }}
     where _load_id > (select load_id from watermark)
     {% if not loop.last %}union{% endif %}
     {%- endfor %}
@@ -70,8 +90,11 @@ tenant_wide as (
 -- every merge any landed version of a customer row names (older versions included: a
 -- customer it no longer names lost its history tonight)
 merge_links as (
-    select distinct tenant_id, customer_id, merged_into
-    from {{ source('landing', 'customers') }}
+    select distinct
+        tenant_id,
+        customer_id,
+        merged_into
+    from {{ own_row_sources['customers'] }}
     where merged_into is not null
 ),
 
@@ -79,54 +102,71 @@ merge_partners as (
     -- downstream: every customer a touched customer's history counted or counts for at any
     -- time, along any chain of merges, then or now (set semantics: `union` ends the walk
     -- on cycles and on customers reached twice)
-    select tenant_id, customer_id from (
+    select
+        tenant_id,
+        customer_id
+    from (
         with recursive downstream as (
-            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            select
+                merge_links.tenant_id,
+                merge_links.merged_into as customer_id
             from merge_links
             inner join own_rows
-                on own_rows.tenant_id = merge_links.tenant_id
-                and own_rows.customer_id = merge_links.customer_id
+                on own_rows.tenant_id = merge_links.tenant_id  -- noqa: ST09 (flagged in either order here)
+                    and own_rows.customer_id = merge_links.customer_id  -- noqa: ST09
             union
-            select merge_links.tenant_id, merge_links.merged_into as customer_id
+            select
+                merge_links.tenant_id,
+                merge_links.merged_into as customer_id
             from downstream
             inner join merge_links
-                on merge_links.tenant_id = downstream.tenant_id
-                and merge_links.customer_id = downstream.customer_id
+                on downstream.tenant_id = merge_links.tenant_id
+                    and downstream.customer_id = merge_links.customer_id
         )
+
         select * from downstream
     ) as downstream_rows
     union
     -- upstream, one step: a customer merged into one whose row landed tonight (a merge
     -- into an unknown customer applies once that customer lands)
-    select merge_links.tenant_id, merge_links.customer_id
+    select
+        merge_links.tenant_id,
+        merge_links.customer_id
     from merge_links
-    inner join {{ source('landing', 'customers') }} as versions
-        on versions.tenant_id = merge_links.tenant_id
-        and versions.customer_id = merge_links.merged_into
+    inner join {{ own_row_sources['customers'] }} as versions
+        on merge_links.tenant_id = versions.tenant_id
+            and merge_links.merged_into = versions.customer_id
     where versions._load_id > (select load_id from watermark)
 ),
 
 touched_keys as (
-    select customers.tenant_id, customers.code, customers.email
+    select
+        customers.tenant_id,
+        customers.code,
+        customers.email
     from customers
     inner join own_rows
-        on own_rows.tenant_id = customers.tenant_id
-        and own_rows.customer_id = customers.customer_id
+        on customers.tenant_id = own_rows.tenant_id
+            and customers.customer_id = own_rows.customer_id
 ),
 
 key_sharers as (
     -- two equi-joins, not one join on `code = ... or email = ...` (that is a nested loop)
-    select others.tenant_id, others.customer_id
+    select
+        others.tenant_id,
+        others.customer_id
     from touched_keys
     inner join customers as others
-        on others.tenant_id = touched_keys.tenant_id
-        and others.code = touched_keys.code
+        on touched_keys.tenant_id = others.tenant_id
+            and touched_keys.code = others.code
     union
-    select others.tenant_id, others.customer_id
+    select
+        others.tenant_id,
+        others.customer_id
     from touched_keys
     inner join customers as others
-        on others.tenant_id = touched_keys.tenant_id
-        and others.email = touched_keys.email
+        on touched_keys.tenant_id = others.tenant_id
+            and touched_keys.email = others.email
 ),
 
 imported as (
@@ -137,29 +177,45 @@ imported as (
         ('code', 'import_rows.code'),
         ('email', 'lower(import_rows.email)'),
     ] %}
-    select customers.tenant_id, customers.customer_id
-    from {{ source('landing', 'status_imports') }} as import_rows
+    select
+        customers.tenant_id,
+        customers.customer_id
+    from {{ status_imports_source }} as import_rows
     inner join customers
-        on customers.tenant_id = import_rows.tenant_id
-        and customers.{{ key }} = {{ import_key }}
+        on import_rows.tenant_id = customers.tenant_id
+            and customers.{{ key }} = {{ import_key }}
     where import_rows._load_id > (select load_id from watermark)
     {% if not loop.last %}union{% endif %}
     {%- endfor %}
 ),
 
 final as (
-    select tenant_id, customer_id from own_rows
+    select
+        tenant_id,
+        customer_id
+    from own_rows
     union
-    select tenant_id, customer_id from merge_partners
+    select
+        tenant_id,
+        customer_id
+    from merge_partners
     union
-    select tenant_id, customer_id from key_sharers
+    select
+        tenant_id,
+        customer_id
+    from key_sharers
     union
-    select tenant_id, customer_id from imported
+    select
+        tenant_id,
+        customer_id
+    from imported
     union
-    select customers.tenant_id, customers.customer_id
+    select
+        customers.tenant_id,
+        customers.customer_id
     from customers
     inner join tenant_wide
-        on tenant_wide.tenant_id = customers.tenant_id
+        on customers.tenant_id = tenant_wide.tenant_id
 )
 
 {% endif %}

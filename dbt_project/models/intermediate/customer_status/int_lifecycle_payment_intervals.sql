@@ -40,11 +40,15 @@ ever as (
 ),
 
 window_islands as (
-    {{ customer_status.coalesce_intervals('windows', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id') }}
+    {{ customer_status.coalesce_intervals(
+        'windows', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id'
+    ) }}
 ),
 
 ever_islands as (
-    {{ customer_status.coalesce_intervals('ever', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id') }}
+    {{ customer_status.coalesce_intervals(
+        'ever', ['tenant_id', 'customer_id'], carry=['order_id'], order_by_tiebreak='order_id'
+    ) }}
 ),
 
 refunds as (
@@ -62,13 +66,31 @@ refunds as (
 ),
 
 final as (
-    select tenant_id, customer_id, 'payment_in_window' as fact, order_id, from_date, to_date
+    select
+        tenant_id,
+        customer_id,
+        'payment_in_window' as fact,
+        order_id,
+        from_date,
+        to_date
     from window_islands
     union all
-    select tenant_id, customer_id, 'payment_ever' as fact, order_id, from_date, to_date
+    select
+        tenant_id,
+        customer_id,
+        'payment_ever' as fact,
+        order_id,
+        from_date,
+        to_date
     from ever_islands
     union all
-    select tenant_id, customer_id, 'payment_refunded' as fact, order_id, from_date, to_date
+    select
+        tenant_id,
+        customer_id,
+        'payment_refunded' as fact,
+        order_id,
+        from_date,
+        to_date
     from refunds
 )
 

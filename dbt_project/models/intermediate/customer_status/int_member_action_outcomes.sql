@@ -26,25 +26,31 @@ customers as (
 
 held_before as (
     -- actions that ended a deactivation still holding when they came
-    select distinct tenant_id, customer_id, ended_by_action_id as action_id
+    select distinct
+        tenant_id,
+        customer_id,
+        ended_by_action_id as action_id
     from deactivations
     where ended_by_action_id is not null
 ),
 
 sunset_lifted as (
-    select distinct actions.tenant_id, actions.customer_id, actions.action_id
+    select distinct
+        actions.tenant_id,
+        actions.customer_id,
+        actions.action_id
     from actions
     inner join customers
-        on customers.tenant_id = actions.tenant_id
-        and customers.customer_id = actions.customer_id
+        on actions.tenant_id = customers.tenant_id
+            and actions.customer_id = customers.customer_id
     inner join sunsets
-        on sunsets.tenant_id = actions.tenant_id
-        and sunsets.customer_id = actions.customer_id
-        and sunsets.from_date <= {{ customer_status.local_date('actions.requested_at', 'customers.timezone') }}
-        and (
-            sunsets.to_date is null
-            or sunsets.to_date >= {{ customer_status.local_date('actions.requested_at', 'customers.timezone') }}
-        )
+        on actions.tenant_id = sunsets.tenant_id
+            and actions.customer_id = sunsets.customer_id
+            and sunsets.from_date <= {{ customer_status.local_date('actions.requested_at', 'customers.timezone') }}
+            and (
+                sunsets.to_date is null
+                or sunsets.to_date >= {{ customer_status.local_date('actions.requested_at', 'customers.timezone') }}
+            )
     where actions.action = 'activate' and actions.outcome <> 'rejected'
 ),
 
@@ -68,13 +74,13 @@ final as (
         actions.rejection_reason
     from actions
     left join held_before
-        on held_before.tenant_id = actions.tenant_id
-        and held_before.customer_id = actions.customer_id
-        and held_before.action_id = actions.action_id
+        on actions.tenant_id = held_before.tenant_id
+            and actions.customer_id = held_before.customer_id
+            and actions.action_id = held_before.action_id
     left join sunset_lifted
-        on sunset_lifted.tenant_id = actions.tenant_id
-        and sunset_lifted.customer_id = actions.customer_id
-        and sunset_lifted.action_id = actions.action_id
+        on actions.tenant_id = sunset_lifted.tenant_id
+            and actions.customer_id = sunset_lifted.customer_id
+            and actions.action_id = sunset_lifted.action_id
 )
 
 select * from final

@@ -27,7 +27,7 @@ attribute_intervals as (
 ),
 
 email_intervals as (
-    -- each run of days with one email (a phone or consent change in between is no boundary)
+-- each run of days with one email (a phone or consent change in between is no boundary)
     {{ customer_status.coalesce_intervals(
         'attribute_intervals', ['tenant_id', 'customer_id', 'email', 'email_domain']
     ) }}
@@ -39,12 +39,15 @@ customers as (
         enriched.timezone
     from email_intervals
     inner join {{ ref('int_customers_enriched') }} as enriched
-        on enriched.tenant_id = email_intervals.tenant_id
-        and enriched.customer_id = email_intervals.customer_id
+        on email_intervals.tenant_id = enriched.tenant_id
+            and email_intervals.customer_id = enriched.customer_id
 ),
 
 email_domains as (
-    select distinct tenant_id, email_domain from customers
+    select distinct
+        tenant_id,
+        email_domain
+    from customers
 ),
 
 suppressed_domains as (
@@ -57,13 +60,13 @@ suppressed_domains as (
         suppressions.*
     from email_domains
     inner join suppressions
-        on suppressions.tenant_id = email_domains.tenant_id
-        and suppressions.kind = 'domain'
-        and (
-            email_domains.email_domain = suppressions.value
-            or {{ dbt.right('email_domains.email_domain', dbt.length('suppressions.value') ~ ' + 1') }}
+        on email_domains.tenant_id = suppressions.tenant_id
+            and suppressions.kind = 'domain'
+            and (
+                email_domains.email_domain = suppressions.value
+                or {{ dbt.right('email_domains.email_domain', dbt.length('suppressions.value') ~ ' + 1') }}
                 = {{ dbt.concat(["'.'", 'suppressions.value']) }}
-        )
+            )
 ),
 
 matches as (
@@ -81,8 +84,8 @@ matches as (
         suppressions.reason
     from customers
     inner join suppressions
-        on suppressions.tenant_id = customers.tenant_id
-        and suppressions.value = customers.email
+        on customers.tenant_id = suppressions.tenant_id
+            and customers.email = suppressions.value
     where suppressions.kind = 'email'
     union all
     select
@@ -99,8 +102,8 @@ matches as (
         suppressed_domains.reason
     from customers
     inner join suppressed_domains
-        on suppressed_domains.tenant_id = customers.tenant_id
-        and suppressed_domains.email_domain = customers.email_domain
+        on customers.tenant_id = suppressed_domains.tenant_id
+            and customers.email_domain = suppressed_domains.email_domain
 ),
 
 entry_dated as (

@@ -37,8 +37,8 @@ paid as (
         customers.activity_window_days
     from orders
     inner join customers
-        on customers.tenant_id = orders.tenant_id
-        and customers.customer_id = orders.customer_id
+        on orders.tenant_id = customers.tenant_id
+            and orders.customer_id = customers.customer_id
 ),
 
 attributed as (
@@ -68,8 +68,8 @@ attributed as (
         paid.activity_window_days
     from paid
     inner join owners
-        on owners.tenant_id = paid.tenant_id
-        and owners.customer_id = paid.customer_id
+        on paid.tenant_id = owners.tenant_id
+            and paid.customer_id = owners.customer_id
 ),
 
 final as (

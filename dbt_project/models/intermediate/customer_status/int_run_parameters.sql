@@ -7,18 +7,16 @@
       tests that check only new rows agree on it. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
 {{ config(tags=['as_of_date']) }}
-{% set segments = adapter.get_relation(
-    database=this.database, schema=this.schema, identifier='int_customer_status_segments'
-) %}
 with
 
-{% if segments is none or flags.FULL_REFRESH %}
+{% if customer_status.is_full_build() %}
 last_build as (
     select cast(-1 as {{ dbt.type_bigint() }}) as last_built_load_id
 ),
 {% else %}
 last_build as (
-    select coalesce(max(built_through_load_id), -1) as last_built_load_id from {{ segments }}
+    select coalesce(max(built_through_load_id), -1) as last_built_load_id
+    from {{ customer_status.status_engine_relation() }}
 ),
 {% endif %}
 

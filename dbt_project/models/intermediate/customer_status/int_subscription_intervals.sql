@@ -34,15 +34,20 @@ states as (
         ) }} as to_date
     from events
     inner join customers
-        on customers.tenant_id = events.tenant_id
-        and customers.customer_id = events.customer_id
+        on events.tenant_id = customers.tenant_id
+            and events.customer_id = customers.customer_id
 ),
 
 -- `owned_until`: the day the subscription stops counting for `customer_id` because the
 -- history moves on to the next owner (NULL: the subscriber itself, or the last owner)
 owned as (
     select
-        tenant_id, customer_id, subscription_id, status, from_date, to_date,
+        tenant_id,
+        customer_id,
+        subscription_id,
+        status,
+        from_date,
+        to_date,
         cast(null as date) as owned_until
     from states
     union all
@@ -56,8 +61,8 @@ owned as (
         owners.owner_to_date as owned_until
     from states
     inner join owners
-        on owners.tenant_id = states.tenant_id
-        and owners.customer_id = states.customer_id
+        on states.tenant_id = owners.tenant_id
+            and states.customer_id = owners.customer_id
 ),
 
 live as (
@@ -66,23 +71,44 @@ live as (
 ),
 
 had as (
-    select tenant_id, customer_id, subscription_id, from_date, owned_until as to_date
+    select
+        tenant_id,
+        customer_id,
+        subscription_id,
+        from_date,
+        owned_until as to_date
     from owned
 ),
 
 live_islands as (
-    {{ customer_status.coalesce_intervals('live', ['tenant_id', 'customer_id'], carry=['subscription_id'], order_by_tiebreak='subscription_id') }}
+    {{ customer_status.coalesce_intervals(
+        'live', ['tenant_id', 'customer_id'], carry=['subscription_id'], order_by_tiebreak='subscription_id'
+    ) }}
 ),
 
 had_islands as (
-    {{ customer_status.coalesce_intervals('had', ['tenant_id', 'customer_id'], carry=['subscription_id'], order_by_tiebreak='subscription_id') }}
+    {{ customer_status.coalesce_intervals(
+        'had', ['tenant_id', 'customer_id'], carry=['subscription_id'], order_by_tiebreak='subscription_id'
+    ) }}
 ),
 
 final as (
-    select tenant_id, customer_id, 'subscription_live' as fact, subscription_id, from_date, to_date
+    select
+        tenant_id,
+        customer_id,
+        'subscription_live' as fact,
+        subscription_id,
+        from_date,
+        to_date
     from live_islands
     union all
-    select tenant_id, customer_id, 'subscription_had' as fact, subscription_id, from_date, to_date
+    select
+        tenant_id,
+        customer_id,
+        'subscription_had' as fact,
+        subscription_id,
+        from_date,
+        to_date
     from had_islands
 )
 

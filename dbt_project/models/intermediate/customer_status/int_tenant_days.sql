@@ -14,7 +14,9 @@ customers as (
 ),
 
 tenant_starts as (
-    select tenant_id, min(created_date) as first_date
+    select
+        tenant_id,
+        min(created_date) as first_date
     from customers
     group by tenant_id
 ),

@@ -13,7 +13,10 @@ intervals as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select
+        tenant_id,
+        timezone
+    from {{ ref('int_tenants') }}
 ),
 
 final as (
@@ -34,7 +37,7 @@ final as (
         intervals.account_status_source
     from intervals
     inner join tenants
-        on tenants.tenant_id = intervals.tenant_id
+        on intervals.tenant_id = tenants.tenant_id
     where {{ customer_status.local_date('intervals.valid_from', 'tenants.timezone') }}
         <= {{ customer_status.as_of_date() }}
 )

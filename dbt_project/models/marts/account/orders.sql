@@ -13,21 +13,24 @@ orders as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select
+        tenant_id,
+        timezone
+    from {{ ref('int_tenants') }}
 ),
 
 dated as (
     select
         orders.*,
         {{ customer_status.local_date('orders.paid_at', 'tenants.timezone') }}
-            <= {{ customer_status.as_of_date() }} as paid_by_d,
+        <= {{ customer_status.as_of_date() }} as paid_by_d,
         {{ customer_status.local_date('orders.refunded_at', 'tenants.timezone') }}
-            <= {{ customer_status.as_of_date() }} as refunded_by_d,
+        <= {{ customer_status.as_of_date() }} as refunded_by_d,
         {{ customer_status.local_date('orders.invalid_since', 'tenants.timezone') }}
-            <= {{ customer_status.as_of_date() }} as invalid_by_d
+        <= {{ customer_status.as_of_date() }} as invalid_by_d
     from orders
     inner join tenants
-        on tenants.tenant_id = orders.tenant_id
+        on orders.tenant_id = tenants.tenant_id
     where {{ customer_status.local_date('orders.created_at', 'tenants.timezone') }}
         <= {{ customer_status.as_of_date() }}
 ),

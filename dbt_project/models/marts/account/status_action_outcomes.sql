@@ -34,9 +34,9 @@ account_outcomes as (
         account_events.reason
     from account_events
     inner join account_requests
-        on account_requests.tenant_id = account_events.tenant_id
-        and account_requests.customer_id = account_events.customer_id
-        and account_requests.request_id = account_events.request_id
+        on account_events.tenant_id = account_requests.tenant_id
+            and account_events.customer_id = account_requests.customer_id
+            and account_events.request_id = account_requests.request_id
 ),
 
 rejected_requests as (
@@ -74,7 +74,10 @@ member_outcomes as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_landing__tenants') }}
+    select
+        tenant_id,
+        timezone
+    from {{ ref('int_tenants') }}
 ),
 
 all_outcomes as (
@@ -89,7 +92,7 @@ final as (
     select all_outcomes.*
     from all_outcomes
     inner join tenants
-        on tenants.tenant_id = all_outcomes.tenant_id
+        on all_outcomes.tenant_id = tenants.tenant_id
     where {{ customer_status.local_date('all_outcomes.requested_at', 'tenants.timezone') }}
         <= {{ customer_status.as_of_date() }}
 )

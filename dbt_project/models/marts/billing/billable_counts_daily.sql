@@ -12,9 +12,24 @@ final as (
     select
         tenant_id,
         date,
-        cast(sum(case when dimension = 'is_billable' and value = 'true' then customers else 0 end) as {{ dbt.type_bigint() }}) as billable_customers,
-        cast(sum(case when dimension = 'member_status' and value = 'active' then customers else 0 end) as {{ dbt.type_bigint() }}) as active_members,
-        cast(sum(case when dimension = 'member_status' and value = 'inactive' then customers else 0 end) as {{ dbt.type_bigint() }}) as inactive_members,
+        cast(
+            sum(
+                case when dimension = 'is_billable' and value = 'true' then customers else 0 end
+            ) as {{ dbt.type_bigint() }}
+        )
+            as billable_customers,
+        cast(
+            sum(
+                case when dimension = 'member_status' and value = 'active' then customers else 0 end
+            ) as {{ dbt.type_bigint() }}
+        )
+            as active_members,
+        cast(
+            sum(
+                case when dimension = 'member_status' and value = 'inactive' then customers else 0 end
+            ) as {{ dbt.type_bigint() }}
+        )
+            as inactive_members,
         cast(sum(case when dimension = 'status' then customers else 0 end) as {{ dbt.type_bigint() }}) as customers
     from counts
     group by tenant_id, date

@@ -9,7 +9,7 @@ daily as (
 ),
 
 tenants as (
-    select * from {{ ref('stg_landing__tenants') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 by_month as (
@@ -22,7 +22,7 @@ by_month as (
         ) as latest_rank,
         row_number() over (
             partition by tenant_id, cast({{ dbt.date_trunc('month', 'daily.date') }} as date)
-            order by billable_customers desc, date
+            order by billable_customers desc, date asc
         ) as peak_rank
     from daily
 ),
@@ -31,16 +31,17 @@ final as (
     select
         by_month.tenant_id,
         by_month.month,
-        coalesce(max(tenants.billing_basis), '{{ var("customer_status__default_billing_basis") }}') as billing_basis,
+        max(tenants.billing_basis) as billing_basis,
         max(case when by_month.latest_rank = 1 then by_month.billable_customers end) as month_end_billable,
         max(case when by_month.peak_rank = 1 then by_month.billable_customers end) as peak_billable,
         max(case when by_month.peak_rank = 1 then by_month.date end) as peak_date,
-        cast(round(avg(cast(by_month.billable_customers as {{ dbt.type_numeric() }})), 2) as {{ dbt.type_numeric() }}) as average_billable,
+        cast(round(avg(cast(by_month.billable_customers as {{ dbt.type_numeric() }})), 2) as {{ dbt.type_numeric() }})
+            as average_billable,
         count(*) as days_computed,
         max(by_month.date) = cast({{ dbt.last_day('by_month.month', 'month') }} as date) as is_complete
     from by_month
     left join tenants
-        on tenants.tenant_id = by_month.tenant_id
+        on by_month.tenant_id = tenants.tenant_id
     group by by_month.tenant_id, by_month.month
 )
 

@@ -44,8 +44,8 @@ daily_changes as (
         cast(daily_now.billable_customers as {{ dbt.type_numeric() }}) as new_value
     from daily_now
     inner join daily_then
-        on daily_then.tenant_id = daily_now.tenant_id
-        and daily_then.date = daily_now.date
+        on daily_now.tenant_id = daily_then.tenant_id
+            and daily_now.date = daily_then.date
     where daily_then.billable_customers <> daily_now.billable_customers
 ),
 
@@ -63,12 +63,17 @@ monthly_pairs as (
         monthly_now.days_computed as new_days
     from monthly_now
     inner join monthly_then
-        on monthly_then.tenant_id = monthly_now.tenant_id
-        and monthly_then.month = monthly_now.month
+        on monthly_now.tenant_id = monthly_then.tenant_id
+            and monthly_now.month = monthly_then.month
 ),
 
 monthly_changes as (
-    {%- set metrics = [('month_end_billable', 'month_end'), ('peak_billable', 'peak'), ('average_billable', 'average'), ('days_computed', 'days')] %}
+    {%- set metrics = [
+    ('month_end_billable', 'month_end'),
+    ('peak_billable', 'peak'),
+    ('average_billable', 'average'),
+    ('days_computed', 'days'),
+] %}
     {%- for metric, column in metrics %}
     select
         tenant_id,
@@ -104,7 +109,15 @@ this_run as (
 ),
 
 final as (
-    select tenant_id, period, metric, old_value, new_value, restated_by_run, restated_at, grain
+    select
+        tenant_id,
+        period,
+        metric,
+        old_value,
+        new_value,
+        restated_by_run,
+        restated_at,
+        grain
     from already_published
     union all
     select * from this_run

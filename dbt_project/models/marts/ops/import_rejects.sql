@@ -27,7 +27,7 @@ customers as (
 ),
 
 declared_tenants as (
-    select tenant_id from {{ ref('stg_landing__tenants') }}
+    select tenant_id from {{ ref('int_tenants') }}
 ),
 
 rejected_tenants as (

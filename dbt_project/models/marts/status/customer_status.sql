@@ -10,7 +10,7 @@
 with
 
 on_as_of_date as (
-    -- the piece that holds on D; it carries `status_since` (int_customer_status_segments)
+    -- the segment that holds on D; it carries `status_since` (int_customer_status_segments)
     select * from {{ ref('int_customer_status_segments') }}
     where from_date <= {{ customer_status.as_of_date() }}
         and (to_date is null or to_date > {{ customer_status.as_of_date() }})
@@ -40,12 +40,12 @@ final as (
         on_as_of_date.inactive_reason,
         on_as_of_date.is_billable,
         on_as_of_date.member_status = 'active'
-            and attributes.email is not null
-            and (attributes.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
+        and attributes.email is not null
+        and (attributes.accepts_marketing or not customers.send_to_accept_marketing_only) as can_email,
         on_as_of_date.member_status = 'active' and attributes.phone is not null as can_sms,
         on_as_of_date.member_status = 'active' as can_push,
-        on_as_of_date.account_status not in ('deleted', 'archived', 'fraud_confirmed')
-            and not (on_as_of_date.account_status = 'suspended' and customers.suspended_blocks_redemption)
+        not account_statuses.blocks_redemption
+        and not (on_as_of_date.account_status = 'suspended' and customers.suspended_blocks_redemption)
             as can_redeem,
         on_as_of_date.account_reason as account_status_reason,
         on_as_of_date.account_status_updated_at,
@@ -59,11 +59,14 @@ final as (
         customers.created_at
     from on_as_of_date
     inner join customers
-        on customers.tenant_id = on_as_of_date.tenant_id
-        and customers.customer_id = on_as_of_date.customer_id
+        on on_as_of_date.tenant_id = customers.tenant_id
+            and on_as_of_date.customer_id = customers.customer_id
     left join attributes
-        on attributes.tenant_id = on_as_of_date.tenant_id
-        and attributes.customer_id = on_as_of_date.customer_id
+        on on_as_of_date.tenant_id = attributes.tenant_id
+            and on_as_of_date.customer_id = attributes.customer_id
+    -- what the account status blocks (rules §8; seed account_statuses)
+    left join {{ ref('account_statuses') }} as account_statuses
+        on on_as_of_date.account_status = account_statuses.status
 )
 
 select * from final

@@ -1,8 +1,8 @@
 {#- Published: each customer's statuses as validity ranges of local dates, from creation to
     the as-of date D (SPEC §9). `valid_to` is exclusive; NULL = still valid on D. Consecutive
-    pieces with the same published statuses are one range, so a range starts exactly on a
+    segments with the same published statuses are one range, so a range starts exactly on a
     day when something a reader sees changed: `int_customer_status_segments` links each
-    piece to its range, and this model keeps the first piece of every range that starts by D. -#}
+    segment to its range, and this model keeps the first segment of every range that starts by D. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
 {{ config(tags=['as_of_date']) }}
 with

@@ -6,12 +6,17 @@
 with
 
 history as (
-    select * from {{ ref('customer_status_history') }}
-    where account_status not in ('internal', 'deleted')
+    -- the account statuses hidden from counts (seed account_statuses)
+    select history.* from {{ ref('customer_status_history') }} as history
+    inner join {{ ref('account_statuses') }} as account_statuses
+        on history.account_status = account_statuses.status
+    where not account_statuses.hidden_from_counts
 ),
 
 by_dimension as (
-    {%- set dimensions = ['status', 'account_status', 'status_label', 'lifecycle_status', 'member_status', 'is_billable'] %}
+    {%- set dimensions = [
+        'status', 'account_status', 'status_label', 'lifecycle_status', 'member_status', 'is_billable'
+    ] %}
     {%- for dimension in dimensions %}
     select
         tenant_id,
@@ -29,12 +34,27 @@ by_dimension as (
 ),
 
 deltas as (
-    select tenant_id, dimension, value, day, sum(delta) as delta
+    select
+        tenant_id,
+        dimension,
+        value,
+        day,
+        sum(delta) as delta
     from (
-        select tenant_id, dimension, value, valid_from as day, 1 as delta
+        select
+            tenant_id,
+            dimension,
+            value,
+            valid_from as day,
+            1 as delta
         from by_dimension
         union all
-        select tenant_id, dimension, value, valid_to as day, -1 as delta
+        select
+            tenant_id,
+            dimension,
+            value,
+            valid_to as day,
+            -1 as delta
         from by_dimension
         where valid_to is not null
     ) as steps
@@ -46,14 +66,22 @@ tenant_days as (
 ),
 
 dimension_values as (
-    select distinct tenant_id, dimension, value from by_dimension
+    select distinct
+        tenant_id,
+        dimension,
+        value
+    from by_dimension
 ),
 
 grid as (
-    select tenant_days.tenant_id, tenant_days.day, dimension_values.dimension, dimension_values.value
+    select
+        tenant_days.tenant_id,
+        tenant_days.day,
+        dimension_values.dimension,
+        dimension_values.value
     from tenant_days
     inner join dimension_values
-        on dimension_values.tenant_id = tenant_days.tenant_id
+        on tenant_days.tenant_id = dimension_values.tenant_id
 ),
 
 final as (
@@ -68,10 +96,10 @@ final as (
         ) as {{ dbt.type_bigint() }}) as customers
     from grid
     left join deltas
-        on deltas.tenant_id = grid.tenant_id
-        and deltas.dimension = grid.dimension
-        and deltas.value = grid.value
-        and deltas.day = grid.day
+        on grid.tenant_id = deltas.tenant_id
+            and grid.dimension = deltas.dimension
+            and grid.value = deltas.value
+            and grid.day = deltas.day
 )
 
 select * from final

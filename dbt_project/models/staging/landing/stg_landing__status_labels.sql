@@ -5,7 +5,10 @@ versions as (
 ),
 
 final as (
-    select tenant_id, label, status as account_status
+    select
+        tenant_id,
+        label,
+        status as account_status
     from versions
     where {{ customer_status.declared_tenant('tenant_id') }}
 )

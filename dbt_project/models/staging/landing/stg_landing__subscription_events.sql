@@ -8,7 +8,12 @@ versions as (
 ),
 
 final as (
-    select tenant_id, subscription_id, customer_id, status, changed_at
+    select
+        tenant_id,
+        subscription_id,
+        customer_id,
+        status,
+        changed_at
     from versions
     where {{ customer_status.declared_tenant('tenant_id') }}
 )

@@ -7,7 +7,14 @@ versions as (
 ),
 
 final as (
-    select tenant_id, kind, value, added_at, removed_at, actor, reason
+    select
+        tenant_id,
+        kind,
+        value,
+        added_at,
+        removed_at,
+        actor,
+        reason
     from versions
     where {{ customer_status.declared_tenant('tenant_id') }}
 )

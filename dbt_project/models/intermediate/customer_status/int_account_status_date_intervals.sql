@@ -13,7 +13,8 @@ customers as (
 ),
 
 final as (
-    select * from (
+    select *
+    from (
         select
             intervals.tenant_id,
             intervals.customer_id,
@@ -27,8 +28,8 @@ final as (
             intervals.account_status_source
         from intervals
         inner join customers
-            on customers.tenant_id = intervals.tenant_id
-            and customers.customer_id = intervals.customer_id
+            on intervals.tenant_id = customers.tenant_id
+                and intervals.customer_id = customers.customer_id
     ) as days
     where to_date is null or to_date > from_date
 )

@@ -1,33 +1,26 @@
-{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into pieces at every
+{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into segments at every
     boundary of every fact (`int_customer_status_facts`), with the four statuses evaluated
-    once per piece. A piece [from_date, to_date) is a run of local days on which no fact
+    once per segment. A segment [from_date, to_date) is a run of local days on which no fact
     starts or ends, so every day in it has the same statuses; to_date NULL = until further
-    notice. Pieces are independent of the as-of date: the marts clip them at D.
+    notice. Segments are independent of the as-of date: the marts clip them at D.
 
     Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
-    actor and source of the change that led to it (the fact that starts on the piece's first
+    actor and source of the change that led to it (the fact that starts on the segment's first
     day, or the one that ended there).
 
-    Each piece is also linked to its neighbours, so that the marts only filter at D and never
-    sort a customer's whole life again (their windows ran every night over every piece):
-    - `previous_*`: the published values on the day before the piece (`status_changes`);
-    - `range_valid_from` / `range_valid_to`: the published range the piece belongs to, a run
-      of consecutive pieces with the same published statuses (`customer_status_history`);
-    - `status_since`: the first day of the run of pieces with the piece's headline status
+    Each segment is also linked to its neighbours, so that the marts only filter at D and never
+    sort a customer's whole life again (their windows ran every night over every segment):
+    - `previous_*`: the published values on the day before the segment (`status_changes`);
+    - `range_valid_from` / `range_valid_to`: the published range the segment belongs to, a run
+      of consecutive segments with the same published statuses (`customer_status_history`);
+    - `status_since`: the first day of the run of segments with the segment's headline status
       (`customer_status`).
-    Merging pieces and then clipping at D gives the same ranges as clipping and then merging,
+    Merging segments and then clipping at D gives the same ranges as clipping and then merging,
     so these, too, are independent of D. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
 ),
 
 ledger as (
@@ -37,23 +30,31 @@ ledger as (
 facts as (
     -- only the recomputed customers' facts: the boundaries below are a distinct union that
     -- would otherwise run over every customer's facts before the join to `customers`
-    select facts.* from {{ ref('int_customer_status_facts') }} as facts
-    {{ customer_status.join_touched_customers('facts') }}
+    {{ customer_status.touched_rows(ref('int_customer_status_facts'), 'facts') }}
 ),
 
 boundaries as (
-    select tenant_id, customer_id, created_date as boundary_date
+    select
+        tenant_id,
+        customer_id,
+        created_date as boundary_date
     from customers
     union
-    select facts.tenant_id, facts.customer_id, facts.from_date as boundary_date
+    select
+        facts.tenant_id,
+        facts.customer_id,
+        facts.from_date as boundary_date
     from facts
     union
-    select facts.tenant_id, facts.customer_id, facts.to_date as boundary_date
+    select
+        facts.tenant_id,
+        facts.customer_id,
+        facts.to_date as boundary_date
     from facts
     where facts.to_date is not null
 ),
 
-pieces as (
+segments as (
     select
         boundaries.tenant_id,
         boundaries.customer_id,
@@ -63,18 +64,18 @@ pieces as (
         ) as to_date
     from boundaries
     inner join customers
-        on customers.tenant_id = boundaries.tenant_id
-        and customers.customer_id = boundaries.customer_id
+        on boundaries.tenant_id = customers.tenant_id
+            and boundaries.customer_id = customers.customer_id
     where boundaries.boundary_date >= customers.created_date
 ),
 
 facts_at_start as (
-    -- every fact that holds on the piece's first day, or ended exactly then
+    -- every fact that holds on the segment's first day, or ended exactly then
     select
-        pieces.tenant_id,
-        pieces.customer_id,
-        pieces.from_date,
-        pieces.to_date,
+        segments.tenant_id,
+        segments.customer_id,
+        segments.from_date,
+        segments.to_date,
         facts.fact,
         facts.value,
         facts.detail,
@@ -86,18 +87,18 @@ facts_at_start as (
         facts.end_actor,
         facts.end_source,
         facts.from_date as fact_from_date,
-        case when facts.to_date is null or facts.to_date > pieces.from_date then 1 else 0 end as holds,
-        case when facts.to_date = pieces.from_date then 1 else 0 end as ended
-    from pieces
+        case when facts.to_date is null or facts.to_date > segments.from_date then 1 else 0 end as holds,
+        case when facts.to_date = segments.from_date then 1 else 0 end as ended
+    from segments
     inner join facts
-        on facts.tenant_id = pieces.tenant_id
-        and facts.customer_id = pieces.customer_id
-        and facts.from_date <= pieces.from_date
-        and (facts.to_date is null or facts.to_date >= pieces.from_date)
+        on segments.tenant_id = facts.tenant_id
+            and segments.customer_id = facts.customer_id
+            and segments.from_date >= facts.from_date
+            and (facts.to_date is null or segments.from_date <= facts.to_date)
 ),
 
 flags as (
-    -- grouped by the piece's start only: its end follows from it, and a narrower key keeps the
+    -- grouped by the segment's start only: its end follows from it, and a narrower key keeps the
     -- hash aggregate smaller (it spills at 10M customers)
     select
         tenant_id,
@@ -129,12 +130,30 @@ flags as (
         max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
         max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
         max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
-        -- the customer version holding on the piece accepts marketing (SPEC §1, §7)
+        -- the customer version holding on the segment accepts marketing (SPEC §1, §7)
         max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_reason end) as lifted_reason,
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_actor end) as lifted_actor,
-        max(case when fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1 then end_source end) as lifted_source
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_reason
+            end
+        ) as lifted_reason,
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_actor
+            end
+        ) as lifted_actor,
+        max(
+            case
+                when
+                    fact in ('deactivated', 'sunset', 'suppressed_email', 'suppressed_domain') and ended = 1
+                    then end_source
+            end
+        ) as lifted_source
     from facts_at_start
     group by tenant_id, customer_id, from_date
 ),
@@ -142,6 +161,9 @@ flags as (
 evaluated as (
     select
         flags.*,
+        -- rules §6: the account statuses that make the member inactive (seed account_statuses)
+        coalesce(account_statuses.makes_member_inactive, false) as account_makes_member_inactive,
+        coalesce(account_statuses.is_headline, false) as account_is_headline,
         customers.activity_window_days,
         customers.sunset_after_days,
         customers.billing_basis,
@@ -155,7 +177,7 @@ evaluated as (
         end as lifecycle_status,
         -- SPEC §6: first rule that holds; NULL = member active
         case
-            when account_status in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_status
+            when account_makes_member_inactive then account_status
             when is_blocklisted = 1 then 'blocklisted'
             when is_domain_suppressed = 1 then 'domain_suppressed'
             when is_deactivated = 1 then 'deactivated'
@@ -163,8 +185,10 @@ evaluated as (
         end as inactive_reason
     from flags
     inner join customers
-        on customers.tenant_id = flags.tenant_id
-        and customers.customer_id = flags.customer_id
+        on flags.tenant_id = customers.tenant_id
+            and flags.customer_id = customers.customer_id
+    left join {{ ref('account_statuses') }} as account_statuses
+        on flags.account_status = account_statuses.status
 ),
 
 statuses as (
@@ -173,7 +197,8 @@ statuses as (
         customer_id,
         from_date,
         to_date,
-        case when account_status <> 'active' then account_status else lifecycle_status end as status,
+        -- rules §2
+        case when account_is_headline then account_status else lifecycle_status end as status,
         account_status,
         status_label,
         lifecycle_status,
@@ -181,7 +206,7 @@ statuses as (
         inactive_reason,
         -- SPEC §7
         inactive_reason is null
-            and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
+        and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
         account_reason,
         account_actor,
         account_source,
@@ -190,16 +215,17 @@ statuses as (
             when 'subscribed' then {{ dbt.concat(["'live subscription '", 'live_subscription_id']) }}
             when 'active' then {{ dbt.concat(["'paid order '", 'recent_order_id']) }}
             when 'unsubscribed' then 'all subscriptions terminated'
-            when 'sleeping' then coalesce(
-                {{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }},
+            when 'sleeping'
+                then coalesce(
+                        {{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }},
                 {{ dbt.concat([
                     "'no payment for '", 'cast(activity_window_days as ' ~ dbt.type_string() ~ ')', "' days'"
                 ]) }}
-            )
+                    )
             else coalesce({{ dbt.concat(["'order '", 'refunded_order_id', "' refunded'"]) }}, 'no payment yet')
         end as lifecycle_reason,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed')
+            when account_makes_member_inactive
                 then {{ dbt.concat(["'account status is '", 'account_status']) }}
             when inactive_reason = 'blocklisted' then blocklist_reason
             when inactive_reason = 'domain_suppressed' then domain_reason
@@ -208,7 +234,7 @@ statuses as (
             else coalesce(lifted_reason, 'member active')
         end as member_reason,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_actor
+            when account_makes_member_inactive then account_actor
             when inactive_reason = 'blocklisted' then blocklist_actor
             when inactive_reason = 'domain_suppressed' then domain_actor
             when inactive_reason = 'deactivated' then deactivation_actor
@@ -216,13 +242,13 @@ statuses as (
             else coalesce(lifted_actor, 'system')
         end as member_actor,
         case
-            when inactive_reason in ('deleted', 'archived', 'internal', 'fraud_confirmed') then account_source
+            when account_makes_member_inactive then account_source
             when inactive_reason in ('blocklisted', 'domain_suppressed') then 'suppressions'
             when inactive_reason = 'deactivated' then deactivation_source
             when inactive_reason = 'no_engagement' then 'behaviour'
             else coalesce(lifted_source, 'behaviour')
         end as member_source,
-        -- the last load this customer's pieces were computed from (int_customers_touched)
+        -- the last load this customer's segments were computed from (int_customers_touched)
         (select built_through_load_id from ledger) as built_through_load_id
     from evaluated
 ),

@@ -3,17 +3,10 @@
     than S days) is inactive, reason `no_engagement`. Every "touch" (creation, an activate,
     a reactivating event) restarts the clock: after a touch on day t, the customer is
     sunset from t + S until the next touch. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
     where customers.sunset_after_days is not null
 ),
 
@@ -27,8 +20,13 @@ events as (
 ),
 
 touches as (
-    select tenant_id, customer_id, created_date as touch_date, 'created' as touch_description,
-        'system' as touch_actor, 'behaviour' as touch_source
+    select
+        tenant_id,
+        customer_id,
+        created_date as touch_date,
+        'created' as touch_description,
+        'system' as touch_actor,
+        'behaviour' as touch_source
     from customers
     union all
     select
@@ -40,8 +38,8 @@ touches as (
         activations.source as touch_source
     from activations
     inner join customers
-        on customers.tenant_id = activations.tenant_id
-        and customers.customer_id = activations.customer_id
+        on activations.tenant_id = customers.tenant_id
+            and activations.customer_id = customers.customer_id
     union all
     select
         events.tenant_id,
@@ -52,14 +50,18 @@ touches as (
         'behaviour' as touch_source
     from events
     inner join customers
-        on customers.tenant_id = events.tenant_id
-        and customers.customer_id = events.customer_id
+        on events.tenant_id = customers.tenant_id
+            and events.customer_id = customers.customer_id
 ),
 
 touch_days as (
     -- one row per customer and day touched; dates only (most customers are touched on many
     -- days, and few of those touches end a sunset: descriptions are looked up for those)
-    select distinct tenant_id, customer_id, touch_date from touches
+    select distinct
+        tenant_id,
+        customer_id,
+        touch_date
+    from touches
 ),
 
 gaps as (
@@ -74,8 +76,8 @@ gaps as (
         ) as next_touch_date
     from touch_days
     inner join customers
-        on customers.tenant_id = touch_days.tenant_id
-        and customers.customer_id = touch_days.customer_id
+        on touch_days.tenant_id = customers.tenant_id
+            and touch_days.customer_id = customers.customer_id
 ),
 
 sunsets as (
@@ -86,7 +88,8 @@ sunsets as (
 
 ending_touches as (
     -- the touch that ends a sunset: the first of its day by description
-    select * from (
+    select *
+    from (
         select
             touches.*,
             row_number() over (
@@ -95,9 +98,9 @@ ending_touches as (
             ) as touch_rank
         from touches
         inner join sunsets
-            on sunsets.tenant_id = touches.tenant_id
-            and sunsets.customer_id = touches.customer_id
-            and sunsets.next_touch_date = touches.touch_date
+            on touches.tenant_id = sunsets.tenant_id
+                and touches.customer_id = sunsets.customer_id
+                and touches.touch_date = sunsets.next_touch_date
     ) as ranked
     where touch_rank = 1
 ),
@@ -117,9 +120,9 @@ final as (
         ending_touches.touch_source as end_source
     from sunsets
     left join ending_touches
-        on ending_touches.tenant_id = sunsets.tenant_id
-        and ending_touches.customer_id = sunsets.customer_id
-        and ending_touches.touch_date = sunsets.next_touch_date
+        on sunsets.tenant_id = ending_touches.tenant_id
+            and sunsets.customer_id = ending_touches.customer_id
+            and sunsets.next_touch_date = ending_touches.touch_date
 )
 
 select * from final

@@ -5,24 +5,17 @@
     source, and what ended it (`end_reason`, `end_actor`, `end_source`; `ended_by_action_id`
     when the next manual action ended it). Incremental like the other per-customer models:
     a night recomputes the touched customers only (`int_customers_touched`). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
 ),
 
 actions as (
     select actions.* from {{ ref('int_member_actions') }} as actions
     inner join customers
-        on customers.tenant_id = actions.tenant_id
-        and customers.customer_id = actions.customer_id
+        on actions.tenant_id = customers.tenant_id
+            and actions.customer_id = customers.customer_id
     where actions.outcome <> 'rejected' and actions.customer_id is not null
 ),
 
@@ -49,7 +42,8 @@ deactivations as (
 ),
 
 first_reactivations as (
-    select * from (
+    select *
+    from (
         select
             deactivations.tenant_id,
             deactivations.customer_id,
@@ -62,10 +56,10 @@ first_reactivations as (
             ) as event_rank
         from deactivations
         inner join events
-            on events.tenant_id = deactivations.tenant_id
-            and events.customer_id = deactivations.customer_id
-            and events.event_at > deactivations.requested_at
-            and (deactivations.next_action_at is null or events.event_at < deactivations.next_action_at)
+            on deactivations.tenant_id = events.tenant_id
+                and deactivations.customer_id = events.customer_id
+                and deactivations.requested_at < events.event_at
+                and (deactivations.next_action_at is null or deactivations.next_action_at > events.event_at)
     ) as ranked
     where event_rank = 1
 ),
@@ -101,9 +95,9 @@ ended as (
         end as end_source
     from deactivations
     left join first_reactivations
-        on first_reactivations.tenant_id = deactivations.tenant_id
-        and first_reactivations.customer_id = deactivations.customer_id
-        and first_reactivations.action_id = deactivations.action_id
+        on deactivations.tenant_id = first_reactivations.tenant_id
+            and deactivations.customer_id = first_reactivations.customer_id
+            and deactivations.action_id = first_reactivations.action_id
 ),
 
 final as (
@@ -122,8 +116,8 @@ final as (
         ended.ended_by_action_id
     from ended
     inner join customers
-        on customers.tenant_id = ended.tenant_id
-        and customers.customer_id = ended.customer_id
+        on ended.tenant_id = customers.tenant_id
+            and ended.customer_id = customers.customer_id
 )
 
 select * from final

@@ -2,12 +2,6 @@
     `reactivation_trigger` is `any_engagement`, also any engagement event. They lift a manual
     deactivation and reset the sunset clock. Only the customer's own events count here (a
     merged customer's past activity does not reactivate the survivor). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ customer_status.delete_touched_customers() }}"
-) }}
--- depends_on: {{ ref('int_customers_touched') }}
 with
 
 payments as (
@@ -20,8 +14,7 @@ engagement as (
 ),
 
 customers as (
-    select customers.* from {{ ref('int_customers_enriched') }} as customers
-    {{ customer_status.join_touched_customers('customers') }}
+    {{ customer_status.touched_rows(ref('int_customers_enriched'), 'customers') }}
 ),
 
 from_payments as (
@@ -34,8 +27,8 @@ from_payments as (
         {{ dbt.concat(["'order '", 'payments.order_id']) }} as event_description
     from payments
     inner join customers
-        on customers.tenant_id = payments.tenant_id
-        and customers.customer_id = payments.customer_id
+        on payments.tenant_id = customers.tenant_id
+            and payments.customer_id = customers.customer_id
 ),
 
 from_engagement as (
@@ -50,8 +43,8 @@ from_engagement as (
         ]) }} as event_description
     from engagement
     inner join customers
-        on customers.tenant_id = engagement.tenant_id
-        and customers.customer_id = engagement.customer_id
+        on engagement.tenant_id = customers.tenant_id
+            and engagement.customer_id = customers.customer_id
     where customers.reactivation_trigger = 'any_engagement'
 ),
 

@@ -1,0 +1,61 @@
+{#- The status engine's per-customer models (models/intermediate/customer_status/per_customer/)
+    recompute only the customers in `int_customers_touched`. The folder's config in
+    dbt_project.yml makes each of them incremental (append) with the pre-hook
+    `delete_touched_customers`: before the new rows are appended, the touched customers' old
+    rows are deleted (a customer may now have fewer rows, or none). A model of the folder
+    reads its inputs through `touched_rows`, which keeps the touched customers' rows on an
+    incremental build and every row on a full one.
+    Dispatched: engines without DELETE (Spark on plain tables) rebuild with --full-refresh. -#}
+{% macro delete_touched_customers() %}
+    {{ return(adapter.dispatch('delete_touched_customers', 'customer_status')()) }}
+{% endmacro %}
+
+{% macro default__delete_touched_customers() %}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where exists (
+        select 1 from {{ ref('int_customers_touched') }} as touched
+        where touched.tenant_id = {{ this.identifier }}.tenant_id
+            and touched.customer_id = {{ this.identifier }}.customer_id
+    )
+    {%- endif -%}
+{% endmacro %}
+
+{#- The rows of `relation` (a relation or a CTE, with tenant_id and customer_id) that belong
+    to the customers recomputed tonight, as `select <alias>.* from <relation> as <alias>`, so
+    that the caller can add a `where` on `alias`: on an incremental build an inner join to
+    `int_customers_touched`, on a full build every row. The ref is made whatever the build,
+    so dbt always knows the dependency (no `-- depends_on` line in the models). -#}
+{% macro touched_rows(relation, alias) -%}
+    {%- set touched = ref('int_customers_touched') -%}
+    select {{ alias }}.* from {{ relation }} as {{ alias }}
+    {%- if is_incremental() %}
+    inner join {{ touched }} as touched
+        on touched.tenant_id = {{ alias }}.tenant_id
+        and touched.customer_id = {{ alias }}.customer_id
+    {%- endif %}
+{%- endmacro %}
+
+{#- True when tonight's build of the status engine is a full one: --full-refresh, or no
+    previous build of the engine in this database (its last model,
+    `int_customer_status_segments`, does not exist yet: a new work file). Read by the models
+    that are not incremental themselves but decide what the incremental ones recompute
+    (`int_customers_touched`, `int_run_parameters`). -#}
+{% macro is_full_build() -%}
+    {{ return(flags.FULL_REFRESH or customer_status.status_engine_relation() is none) }}
+{%- endmacro %}
+
+{#- The existing table of the status engine's last model, `int_customer_status_segments`
+    (its `built_through_load_id` is the watermark), or none. Looked up where dbt says the
+    model lives (the graph), not by a schema written here; it cannot be a ref: the segments
+    depend on the models that read it. At parse time (no graph yet): none. -#}
+{% macro status_engine_relation() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', 'int_customer_status_segments')
+        | first -%}
+    {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
+{%- endmacro %}
