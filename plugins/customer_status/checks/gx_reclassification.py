@@ -120,7 +120,10 @@ def validate(
                 }
                 if not outcome["success"] and not error:
                     query = relations.render(spec["kwargs"]["unexpected_rows_query"])
-                    outcome["tenants"] = tenant_samples(engine, query, batch_queries[name])
+                    try:
+                        outcome["tenants"] = tenant_samples(engine, query, batch_queries[name])
+                    except Exception as exc:  # the query itself is broken: say so, fail
+                        outcome["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 out.append(outcome)
     finally:
         engine.close()

@@ -112,9 +112,16 @@ def expectation(gx, spec: dict, render: Callable[[str], str] | None = None):
 
 
 def exception_message(result) -> str | None:
+    """Why GX could not evaluate an expectation (None if it could): its exception info is
+    one dict, or one per metric that failed."""
     info = result.exception_info
-    if isinstance(info, dict) and info.get("raised_exception"):
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
         return info.get("exception_message")
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return value.get("exception_message")
     return None
 
 
