@@ -19,6 +19,7 @@ from customer_status.checks.dbt_relations import Relations, UnknownRelation
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "plugins" / "customer_status" / "checks"
+REF = re.compile(r"ref\('(\w+)'\)")
 SUITES = [(p.stem, gx_reclassification.read_suite(p)) for p in gx_reclassification.suite_files()]
 
 
@@ -187,3 +188,61 @@ def test_results_import_no_check_module():
         if isinstance(node, ast.ImportFrom) and node.level > 0
     ]
     assert imported == []
+
+
+def test_a_prepared_audit_waits_while_the_file_is_written_then_runs(tmp_path, monkeypatch):
+    """``prepare`` (called when the build starts) imports GX in the audit's child while dbt
+    still writes the working file; the child opens nothing before the audit lets it go."""
+    import time
+
+    import duckdb
+
+    db = Candidates(
+        tmp_path,
+        """
+        create schema marts;
+        create table marts.status_changes (
+            tenant_id varchar, customer_id varchar, changed_on date, dimension varchar,
+            to_value varchar, reason varchar, actor varchar);
+        insert into marts.status_changes values
+            ('t9', 'c1', '2026-03-02', 'member_status', 'active', '', 'system');
+        """,
+    )
+    db.engine.dispose()
+    manifest = dbt_relations.manifest_path(db.paths)
+    manifest.parent.mkdir(parents=True)
+    # every table the suites name is this one: the other checks cannot be evaluated on it
+    names = {dbt_relations.TENANT_SETTINGS} | {
+        n
+        for _, suite in SUITES
+        for n in [suite["meta"]["batch"]]
+        + [m for e in suite["expectations"] for m in REF.findall(str(e["kwargs"]))]
+    }
+    nodes = {
+        f"model.p.{n}": {
+            "name": n,
+            "resource_type": "model",
+            "relation_name": "marts.status_changes",
+        }
+        for n in names
+    }
+    manifest.write_text(json.dumps({"nodes": nodes}))
+    monkeypatch.setenv("CUSTOMER_STATUS_WORK_DIR", str(db.paths.work_dir))
+    monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(db.paths.warehouse))
+    writer = duckdb.connect(str(db.paths.work_db))  # as dbt holds it during the build
+    gx_reclassification.prepare("run-9")
+    time.sleep(4)  # long enough for the child to be waiting, its import done
+    proc = gx_reclassification._prepared["run-9"]
+    assert proc.poll() is None, "the prepared child did not wait"
+    writer.close()
+    report = gx_reclassification.validate_in_child("run-9")
+    assert proc.returncode == 0 and "run-9" not in gx_reclassification._prepared
+    results = {
+        r.check: r
+        for r in gx_reclassification.check_results(report)
+        if r.check.startswith("every_s")
+    }
+    found = results["every_status_change_has_reason_and_actor"]
+    assert (found.passed, found.tenant_id) == (False, "t9"), found.describe()
+    assert found.sample[0][0] == "c1", found.describe()
+    assert report["data_docs"].endswith("index.html")

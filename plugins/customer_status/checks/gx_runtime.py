@@ -74,7 +74,27 @@ def work_datasource(context, work_db: Path, name: str = "work"):
 def engine_kwargs() -> dict:
     """SQLAlchemy engine arguments of GX's DuckDB connections: the run's DuckDB settings
     (``settings.tune``) as connect-time config."""
-    return {"connect_args": {"config": {"memory_limit": duckdb_memory_limit()}}}
+    return {
+        "connect_args": {"config": {"memory_limit": duckdb_memory_limit()}},
+    }
+
+
+def isolate_failures(execution_engine) -> None:
+    """GX keeps one DuckDB connection open (``patch_gx_for_duckdb``) and its queries share
+    one transaction: after one fails (a check that names a missing column) every later
+    expectation would fail with "Current transaction is aborted". Roll the failed one back
+    at once, so each expectation reports its own error."""
+    import sqlalchemy as sa
+
+    def rollback(context) -> None:
+        dbapi = getattr(context.connection, "connection", None)
+        if dbapi is not None:
+            try:
+                dbapi.driver_connection.rollback()
+            except Exception:  # nothing to roll back: the next query says what is wrong
+                pass
+
+    sa.event.listen(execution_engine.engine, "handle_error", rollback)
 
 
 def update_data_docs(context, checkpoint_result) -> str | None:
@@ -171,21 +191,40 @@ def loads(text: str) -> dict:
 # --- the child process ---------------------------------------------------------------
 
 
-def run_child(module: str, args: list[str]) -> dict:
-    """Run ``python -m module args`` and return the report it printed last."""
-    proc = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
+def start_child(module: str, args: list[str], wait: bool = False) -> subprocess.Popen:
+    """Start ``python -m module args``. ``wait``: the child imports GX (about 3 s) and then
+    waits for ``go`` on its stdin before it opens anything, so it can be started while
+    another process still writes the working file; it exits quietly if the parent goes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args, *(["--wait"] if wait else [])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
     )
+
+
+def child_report(proc: subprocess.Popen) -> dict:
+    """Let a started child run (``go``) and return the report it printed last."""
+    stdout, stderr = proc.communicate("go\n")
     if proc.returncode != 0:
         # DuckDB's bindings print reference-leak notes at interpreter exit: skip them
-        lines = [
-            ln for ln in proc.stderr.splitlines() if "leaked" not in ln and "nanobind" not in ln
-        ]
+        lines = [ln for ln in stderr.splitlines() if "leaked" not in ln and "nanobind" not in ln]
         raise RuntimeError("Great Expectations could not run: " + "\n".join(lines[-15:]))
-    return loads(proc.stdout.strip().splitlines()[-1])
+    return loads(stdout.strip().splitlines()[-1])
+
+
+def run_child(module: str, args: list[str]) -> dict:
+    """Run ``python -m module args`` and return the report it printed last."""
+    return child_report(start_child(module, args))
+
+
+def wait_for_go() -> bool:
+    """In a child started with ``wait``: import GX now, then block until the parent says
+    ``go`` (True) or is gone (False)."""
+    import_gx()
+    return sys.stdin.readline().strip() == "go"
 
 
 def print_report(make_report: Callable[[], dict]) -> None:

@@ -120,6 +120,7 @@ def validate_imports(ctx: RunContext) -> dict:
 
 def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
+        gx_reclassification.prepare(ctx.run_id)  # imports GX for the audit meanwhile
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
             plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths))
