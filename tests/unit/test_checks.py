@@ -1,18 +1,26 @@
-"""The run-wide audits fail, per tenant and with sample rows, when the candidate tables break a rule."""
+"""The account-status reclassification checks (suites ``reclassification.account_status_*``
+in ``expectations/``, run by Great Expectations on the candidate tables) fail, per tenant and
+with sample rows, when the candidate tables break a rule."""
 
 from __future__ import annotations
 
-import duckdb
 import pytest
+from reclassification_harness import Candidates
 
 from customer_status.checks import ChecksFailed
-from customer_status.checks import reclassification as rc
+
+CHECKS = (
+    "only_allowed_account_transitions",
+    "nothing_leaves_deleted_but_a_restore",
+    "every_change_has_reason_and_actor",
+)
 
 
 @pytest.fixture
-def con():
-    con = duckdb.connect()
-    con.execute("""
+def con(tmp_path):
+    return Candidates(
+        tmp_path,
+        """
         create schema intermediate; create schema rules; create schema staging; create schema marts;
         create table rules.account_status_transitions as
             select * from (values ('active', 'suspended', true), ('suspended', 'active', true),
@@ -26,9 +34,8 @@ def con():
         create table marts.account_status_history (
             tenant_id varchar, customer_id varchar, valid_from timestamp, account_status varchar,
             account_status_reason varchar, account_status_updated_by varchar);
-    """)
-    yield con
-    con.close()
+    """,
+    )
 
 
 def events(con, *rows):
@@ -44,13 +51,13 @@ def test_clean_candidates_pass(con):
         ("t1", "c1", 2, "a2", "set_status", "suspended", "fraud_confirmed", "rejected"),
         ("t2", "c2", 1, "a3", "restore", "deleted", "active", "applied"),
     )
-    results = [r for check in rc.CHECKS for r in check(con)]
+    results = con.check(*CHECKS)
     assert all(r.passed for r in results), [r.describe() for r in results]
 
 
 def test_a_forbidden_transition_fails_for_its_tenant_with_a_sample(con):
     events(con, ("t1", "c1", 1, "a1", "set_status", "active", "fraud_confirmed", "applied"))
-    [result] = rc.only_allowed_account_transitions(con)
+    [result] = con.check("only_allowed_account_transitions")
     assert not result.passed and result.tenant_id == "t1"
     assert result.sample == [("c1", "a1", "active", "fraud_confirmed")]
     assert "t1" in str(ChecksFailed([result])) and "only_allowed_account_transitions" in str(
@@ -64,7 +71,7 @@ def test_leaving_deleted_needs_an_allowed_restore(con):
         ("t1", "c1", 1, "a1", "restore", "deleted", "active", "applied"),  # t1 does not allow it
         ("t2", "c2", 1, "a2", "restore", "deleted", "active", "applied"),
     )
-    [result] = rc.nothing_leaves_deleted_but_a_restore(con)
+    [result] = con.check("nothing_leaves_deleted_but_a_restore")
     assert (result.passed, result.tenant_id, result.sample) == (
         False,
         "t1",
@@ -78,5 +85,5 @@ def test_every_change_needs_reason_and_actor(con):
         "('t2', 'c1', '2026-01-01', 'suspended', ' ', 'staff:ann'), "
         "('t2', 'c2', '2026-01-01', 'active', 'customer created', 'system')"
     )
-    [result] = rc.every_change_has_reason_and_actor(con)
+    [result] = con.check("every_change_has_reason_and_actor")
     assert not result.passed and result.tenant_id == "t2" and len(result.sample) == 1

@@ -1,24 +1,36 @@
-"""The status audits (SPEC §11) fail, per tenant and with sample rows, when the candidate
-tables break a rule, and pass on clean candidates. Each check is forced to fail here on a
-hand-built candidate database; tests/e2e/test_billable_swing.py shows a failing night
-publishing nothing and ``--accept-swing`` publishing it."""
+"""The status reclassification checks (rules §11; the suites of the candidate marts in
+``expectations/reclassification/``, run by Great Expectations on the candidate tables) fail,
+per tenant and with sample rows, when the candidate tables break a rule, and pass on clean
+candidates. Each check is forced to fail here on a hand-built candidate database;
+tests/e2e/test_billable_swing.py shows a failing night publishing nothing and
+``--accept-swing`` publishing it."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-import duckdb
 import pytest
+from reclassification_harness import Candidates
 
-from customer_status.checks import status_audits as sa
+from customer_status.checks import gx_reclassification
 
 D = date(2026, 3, 31)
+PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+CHECKS = (
+    "one_row_per_customer_per_day",
+    "statuses_add_up",
+    "every_status_change_has_reason_and_actor",
+    "daily_counts_reach_the_as_of_date",
+)
+SWING = "billable_swing_within_limit"
 
 
 @pytest.fixture
-def con():
-    con = duckdb.connect()
-    con.execute("""
+def con(tmp_path):
+    return Candidates(
+        tmp_path,
+        """
         create schema intermediate; create schema staging; create schema marts;
         create table intermediate.int_customers_enriched (
             tenant_id varchar, customer_id varchar, created_date date);
@@ -49,13 +61,12 @@ def con():
             ('t1', '2026-03-30', 2, 2), ('t1', '2026-03-31', 2, 2);
         insert into marts.status_changes values
             ('t1', 'c1', '2026-03-20', 'lifecycle_status', 'sleeping', 'no payment for 60 days', 'system');
-    """)
-    yield con
-    con.close()
+    """,
+    )
 
 
 def test_clean_candidates_pass(con):
-    results = [r for check in sa.CHECKS for r in check(con)] + sa.billable_swing(con, False)
+    results = con.check(*CHECKS, SWING)
     assert all(r.passed for r in results), [r.describe() for r in results]
 
 
@@ -89,7 +100,7 @@ def test_clean_candidates_pass(con):
 )
 def test_one_row_per_customer_per_day_fails_for_its_tenant(con, statement, problem):
     con.execute(statement)
-    failed = [r for r in sa.one_row_per_customer_per_day(con) if not r.passed]
+    failed = [r for r in con.check("one_row_per_customer_per_day") if not r.passed]
     assert [r.tenant_id for r in failed] == ["t1"], [r.describe() for r in failed]
     assert any(problem in str(row) for row in failed[0].sample), failed[0].sample
 
@@ -99,18 +110,20 @@ def test_statuses_that_do_not_add_up_fail(con):
         "update marts.status_counts_daily set customers = 1 "
         "where date = '2026-03-31' and dimension = 'member_status'"
     )
-    [result] = sa.statuses_add_up(con)
+    [result] = con.check("statuses_add_up")
     assert not result.passed and result.tenant_id == "t1"
     assert result.sample == [(date(2026, 3, 31), "member_status", 1, 2)]
 
 
 def test_a_change_without_reason_or_actor_fails(con):
+    """Blank reasons and actors; a NULL one is dbt's not_null test's to find (checked once,
+    ``test_null_reasons_and_actors_are_dbt_s_to_find``)."""
     con.execute(
         "insert into marts.status_changes values "
         "('t1', 'c2', '2026-03-15', 'member_status', 'inactive', '', 'staff:ann'), "
-        "('t1', 'c2', '2026-03-16', 'member_status', 'active', 'lifted', null)"
+        "('t1', 'c2', '2026-03-16', 'member_status', 'active', 'lifted', ' ')"
     )
-    [result] = sa.every_status_change_has_reason_and_actor(con)
+    [result] = con.check("every_status_change_has_reason_and_actor")
     assert not result.passed and result.tenant_id == "t1" and len(result.sample) == 2
 
 
@@ -118,10 +131,10 @@ def test_a_billable_swing_beyond_the_limit_fails_unless_accepted(con):
     con.execute(
         "update marts.billable_counts_daily set billable_customers = 1 where date = '2026-03-31'"
     )
-    [refused] = sa.billable_swing(con, accept_swing=False)
+    [refused] = con.check(SWING, accept_swing=False)
     assert not refused.passed and refused.tenant_id == "t1"
     assert "2 -> 1" in refused.detail and "--accept-swing" in refused.detail
-    [accepted] = sa.billable_swing(con, accept_swing=True)
+    [accepted] = con.check(SWING, accept_swing=True)
     assert accepted.passed and "accepted by the operator" in accepted.detail
 
 
@@ -130,7 +143,7 @@ def test_a_date_before_any_customer_exists_passes(con):
     con.execute("update intermediate.int_run_parameters set as_of_date = '2026-02-01'")
     con.execute("delete from marts.customer_status")
     con.execute("delete from marts.customer_status_history")
-    results = sa.one_row_per_customer_per_day(con) + sa.billable_swing(con, False)
+    results = con.check("one_row_per_customer_per_day") + con.check(SWING)
     assert all(r.passed for r in results), [r.describe() for r in results]
 
 
@@ -139,7 +152,7 @@ def test_a_swing_within_the_limit_or_from_zero_passes(con):
         "insert into marts.billable_counts_daily values "
         "('t2', '2026-03-30', 0, 1), ('t2', '2026-03-31', 5, 5)"
     )
-    assert all(r.passed for r in sa.billable_swing(con, accept_swing=False))
+    assert all(r.passed for r in con.check(SWING, accept_swing=False))
 
 
 def test_daily_counts_that_stop_before_the_as_of_date_fail(con):
@@ -153,7 +166,7 @@ def test_daily_counts_that_stop_before_the_as_of_date_fail(con):
         "insert into marts.status_counts_daily values "
         "('t2', '1989-12-30', 'status', 'active', 1), ('t2', '1989-12-31', 'status', 'active', 1)"
     )
-    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    [result] = con.check("daily_counts_reach_the_as_of_date")
     assert not result.passed and result.tenant_id == "t2"
     assert result.sample == [
         ("billable_counts_daily", date(1989, 12, 30), date(1989, 12, 31), 2, D),
@@ -168,12 +181,41 @@ def test_daily_counts_with_a_missing_day_or_past_the_as_of_date_fail(con):
         "insert into marts.billable_counts_daily values "
         "('t1', '2026-03-29', 2, 2), ('t1', '2026-04-01', 2, 2)"
     )
-    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    [result] = con.check("daily_counts_reach_the_as_of_date")
     assert not result.passed and result.tenant_id == "t1"
     assert result.sample == [("billable_counts_daily", date(2026, 3, 29), date(2026, 4, 1), 3, D)]
 
 
 def test_daily_counts_that_reach_the_as_of_date_pass(con):
-    [result] = sa.daily_counts_reach_the_as_of_date(con)
+    [result] = con.check("daily_counts_reach_the_as_of_date")
     assert result.passed, result.describe()
-    assert sa.daily_counts_reach_the_as_of_date in sa.CHECKS
+    suites = [gx_reclassification.read_suite(p) for p in gx_reclassification.suite_files()]
+    checks = {e["meta"]["check"] for suite in suites for e in suite["expectations"]}
+    assert "daily_counts_reach_the_as_of_date" in checks
+
+
+def test_null_reasons_and_actors_are_dbt_s_to_find():
+    """Checked once: dbt's not_null tests reject NULL reasons and actors in ``dbt build``,
+    before the audit; the reclassification suites look only for blank ones."""
+    import yaml
+
+    models = {}
+    for path in (PROJECT / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+            models[model["name"]] = {
+                c["name"]: c.get("data_tests") or c.get("tests") or []
+                for c in model.get("columns", [])
+            }
+    for model, columns in {
+        "status_changes": ("reason", "actor"),
+        "account_status_history": ("account_status_reason", "account_status_updated_by"),
+    }.items():
+        for column in columns:
+            assert "not_null" in models[model][column], (model, column)
+    queries = [
+        e["kwargs"]["unexpected_rows_query"]
+        for p in gx_reclassification.suite_files()
+        for e in gx_reclassification.read_suite(p)["expectations"]
+        if e["meta"]["check"].endswith("has_reason_and_actor")
+    ]
+    assert len(queries) == 2 and not any("is null" in q for q in queries), queries

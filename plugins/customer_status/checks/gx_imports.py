@@ -1,20 +1,15 @@
 """Validate the rows each run loaded with the Great Expectations suites in ``expectations/``.
 
 Runs in its own process (``python -m customer_status.checks.gx_imports``), started by the
-``validate_imports`` step: Great Expectations opens the working DuckDB file through
-SQLAlchemy, and a separate process guarantees that handle is gone before dbt, the next
-writer, starts (STACK.md: one DuckDB configuration per process). Prints one JSON document:
-the results per source and the Data Docs path.
+``validate_imports`` step, so GX's handle on the working file is gone before dbt, the next
+writer, starts (``gx_runtime``). Prints one JSON document: the results per source and the
+Data Docs path.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import shutil
-import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,30 +18,25 @@ import duckdb
 
 from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
-from ..settings import PROJECT_ROOT, duckdb_memory_limit, resolve_paths
+from ..settings import resolve_paths
+from .gx_runtime import (
+    SUITES,
+    exception_message,
+    expectation,
+    file_context,
+    import_gx,
+    patch_gx_for_duckdb,
+    print_report,
+    read_suite,
+    run_child,
+    update_data_docs,
+    work_datasource,
+)
 from .results import CheckResult
 
-SUITES = Path(os.environ.get("CUSTOMER_STATUS_EXPECTATIONS") or PROJECT_ROOT / "expectations")
+__all__ = ["SUITES", "check_results", "patch_gx_for_duckdb", "validate", "validate_in_child"]
+
 CLOCK_TOLERANCE = timedelta(hours=1)
-
-
-class _DuckDBDialect(str):
-    """A dialect entry for GX's persisted-connection list: equal to "duckdb" and with ``.value``."""
-
-    value = "duckdb"
-
-
-def patch_gx_for_duckdb() -> None:
-    """GX 1.24's SQL path fails every expectation on DuckDB ("list index out of range", GX
-    issues 10738 and 11579): it closes the SQLAlchemy connection before fetching, and
-    duckdb-engine results do not survive that. GX keeps one connection open for the dialects
-    in ``_PERSISTED_CONNECTION_DIALECTS``; adding duckdb there fixes it (STACK.md).
-    ``tests/unit/test_expectations.py`` fails loudly if a GX upgrade moves this."""
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
-
-    dialects = engine._PERSISTED_CONNECTION_DIALECTS
-    if "duckdb" not in dialects:
-        engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialect("duckdb"))
 
 
 def unpublished_loads(work_db: Path) -> dict[str, list[int]]:
@@ -65,30 +55,21 @@ def validate(run_id: str, started_at: datetime) -> dict:
     loads = unpublished_loads(paths.work_db)
     if not loads:
         return {"results": [], "data_docs": None}
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-
-    patch_gx_for_duckdb()
+    gx = import_gx()
     # definitions are rebuilt every run from expectations/; past validation results stay,
     # so Data Docs keep the history of every night
     for stale in ("checkpoints", "validation_definitions", "expectations"):
         shutil.rmtree(paths.work_dir / "gx" / stale, ignore_errors=True)
-    context = gx.get_context(mode="file", project_root_dir=str(paths.work_dir))
-    datasource = context.data_sources.add_or_update_sql(
-        name="work",
-        connection_string=f"duckdb:///{paths.work_db}",
-        # the run's DuckDB settings (settings.tune), as connect-time config of GX's engine
-        kwargs={"connect_args": {"config": {"memory_limit": duckdb_memory_limit()}}},
-    )
+    context = file_context(gx, paths)
+    datasource = work_datasource(context, paths.work_db)
     definitions, batch_queries = [], {}
     for source in loads:
-        suite_json = json.loads((SUITES / f"{source}.json").read_text())
+        suite_json = read_suite(SUITES / f"{source}.json")
         suite = context.suites.add_or_update(
             gx.ExpectationSuite(
                 name=suite_json["name"],
                 meta=suite_json.get("meta", {}),
-                expectations=[_expectation(gx, e) for e in suite_json["expectations"]],
+                expectations=[expectation(gx, e) for e in suite_json["expectations"]],
             )
         )
         # a query asset (GX's table asset loses the schema name in some metrics on DuckDB):
@@ -108,7 +89,6 @@ def validate(run_id: str, started_at: datetime) -> dict:
         gx.Checkpoint(
             name="validate_imports",
             validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
         )
     )
@@ -136,15 +116,11 @@ def validate(run_id: str, started_at: datetime) -> dict:
                     "success": bool(r.success),
                     "unexpected_count": count,
                     "sample": sample,
-                    "error": (r.exception_info or {}).get("exception_message")
-                    if isinstance(r.exception_info, dict)
-                    and r.exception_info.get("raised_exception")
-                    else None,
+                    "error": exception_message(r),
                 }
             )
-    docs = context.get_docs_sites_urls()
     engine.close()
-    return {"results": out, "data_docs": docs[0]["site_url"] if docs else None}
+    return {"results": out, "data_docs": update_data_docs(context, result)}
 
 
 def _unexpected(result: dict) -> tuple[int | None, list[str]]:
@@ -165,35 +141,9 @@ def _sample_rows(engine, unexpected_rows_query: str, batch_query: str) -> list[s
     return [str(tuple(row)) for row in rows.fetchall()]
 
 
-def _expectation(gx, spec: dict):
-    """A suite entry (``type`` + ``kwargs`` + ``meta``) as a GX expectation object."""
-    cls = "".join(part.title() for part in spec["type"].split("_"))
-    return getattr(gx.expectations, cls)(**spec["kwargs"], meta=spec.get("meta"))
-
-
 def validate_in_child(run_id: str, started_at: datetime) -> dict:
     """Run ``validate`` in a child process (see the module's doc) and return its report."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            __name__,
-            "--run-id",
-            run_id,
-            "--started-at",
-            started_at.isoformat(),
-        ],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
-    if proc.returncode != 0:
-        # DuckDB's bindings print reference-leak notes at interpreter exit: skip them
-        lines = [
-            ln for ln in proc.stderr.splitlines() if "leaked" not in ln and "nanobind" not in ln
-        ]
-        raise RuntimeError("Great Expectations could not run: " + "\n".join(lines[-15:]))
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__name__, ["--run-id", run_id, "--started-at", started_at.isoformat()])
 
 
 def check_results(report: dict) -> list[CheckResult]:
@@ -233,16 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--started-at", required=True, type=datetime.fromisoformat)
     args = parser.parse_args(argv)
-    # stdout carries only the report: whatever the libraries print (DuckDB's progress bar
-    # on long queries, GX's metric bars) goes to stderr meanwhile
-    report_fd = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        report = validate(args.run_id, args.started_at)
-    finally:
-        sys.stdout.flush()
-        os.dup2(report_fd, 1)
-    print(json.dumps(report))
+    print_report(lambda: validate(args.run_id, args.started_at))
     return 0
 
 

@@ -1,11 +1,8 @@
-"""Check results and the runner that collects them."""
+"""What a check reports, and the failure that stops a night."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import duckdb
 
 
 @dataclass
@@ -31,21 +28,3 @@ class ChecksFailed(Exception):
             f"{len(failures)} check(s) failed; nothing was published:\n"
             + "\n".join("  " + f.describe() for f in failures)
         )
-
-
-Check = Callable[[duckdb.DuckDBPyConnection], list[CheckResult]]
-
-
-def run_checks(con: duckdb.DuckDBPyConnection, accept_swing: bool = False) -> list[CheckResult]:
-    """Every audit of the night's candidate tables; ``accept_swing``: the operator accepted
-    a billable swing beyond the tenant's limit for this run (the check then passes and says
-    so)."""
-    from . import reclassification, status_audits
-    from .reconciliation import rows_reconcile
-
-    checks: list[Check] = [rows_reconcile, *reclassification.CHECKS, *status_audits.CHECKS]
-    results: list[CheckResult] = []
-    for check in checks:
-        results.extend(check(con))
-    results.extend(status_audits.billable_swing(con, accept_swing))
-    return results

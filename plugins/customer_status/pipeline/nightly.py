@@ -20,7 +20,8 @@ from datetime import datetime
 import duckdb
 
 from .. import report as night_page
-from ..checks import ChecksFailed, gx_imports, run_checks
+from ..checks import ChecksFailed, gx_imports, gx_reclassification
+from ..checks.reconciliation import rows_reconcile
 from ..ingest import LoadContext, ingest_landing
 from ..report import record as run_record
 from ..settings import Paths, resolve_paths, tune
@@ -133,6 +134,7 @@ def validate_imports(ctx: RunContext) -> dict:
 
 def build(ctx: RunContext) -> None:
     with step(ctx, "build"):
+        gx_reclassification.prepare(ctx.run_id)  # imports GX for the audit meanwhile
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
             plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths))
@@ -147,15 +149,25 @@ def build(ctx: RunContext) -> None:
 
 
 def audit(ctx: RunContext) -> dict:
-    with step(ctx, "audit"), work_db(ctx.paths) as con:
-        results = run_checks(con, accept_swing=ctx.accept_swing)
-        failed = [r for r in results if not r.passed]
-        runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
-        run_record.checks(ctx.paths, ctx.run_id, "audit", results)
-        for result in results:
-            log.info(result.describe(), extra={"summary": True})
-        for line in night_report.lines(con):  # flagged orders and held rows, every night
-            log.warning(line)
+    """The run-wide checks of the candidate tables: the reclassification suites (Great
+    Expectations, in a child process: the working file is not open here meanwhile), then
+    the reconciliation of landing files against the rows loaded and rejected."""
+    with step(ctx, "audit"):
+        report = gx_reclassification.validate_in_child(ctx.run_id)
+        with work_db(ctx.paths) as con:
+            results = [
+                *rows_reconcile(con),
+                *gx_reclassification.check_results(report, accept_swing=ctx.accept_swing),
+            ]
+            failed = [r for r in results if not r.passed]
+            runs.record_checks(con, ctx.run_id, len(results) - len(failed), len(failed))
+            run_record.checks(ctx.paths, ctx.run_id, "audit", results)
+            for result in results:
+                log.info(result.describe(), extra={"summary": True})
+            for line in night_report.lines(con):  # flagged orders and held rows, every night
+                log.warning(line)
+        if report.get("data_docs"):
+            log.info("Data Docs: %s", report["data_docs"])
         if failed:
             raise ChecksFailed(failed)
     return {"checks_passed": len(results), "checks_failed": 0}
