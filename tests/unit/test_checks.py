@@ -26,7 +26,7 @@ def con(tmp_path):
             select * from (values ('active', 'suspended', true), ('suspended', 'active', true),
                                   ('active', 'fraud_confirmed', false), ('deleted', 'active', false))
             t(from_status, to_status, is_allowed);
-        create table staging.stg_landing__tenants as
+        create table intermediate.int_tenants as
             select * from (values ('t1', false), ('t2', true)) t(tenant_id, deleted_can_be_restored);
         create table intermediate.int_account_status_events (
             tenant_id varchar, customer_id varchar, step int, request_id varchar, request_kind varchar,

@@ -34,7 +34,7 @@ def con(tmp_path):
         create schema intermediate; create schema staging; create schema marts;
         create table intermediate.int_customers_enriched (
             tenant_id varchar, customer_id varchar, created_date date);
-        create table staging.stg_landing__tenants (tenant_id varchar, max_billable_swing double);
+        create table intermediate.int_tenants (tenant_id varchar, max_billable_swing double);
         create table marts.customer_status (tenant_id varchar, customer_id varchar, as_of_date date);
         create table marts.customer_status_history (
             tenant_id varchar, customer_id varchar, valid_from date, valid_to date);
@@ -46,7 +46,7 @@ def con(tmp_path):
             tenant_id varchar, customer_id varchar, changed_on date, dimension varchar,
             to_value varchar, reason varchar, actor varchar);
         create table intermediate.int_run_parameters as select date '2026-03-31' as as_of_date;
-        insert into staging.stg_landing__tenants values ('t1', 0.25), ('t2', null);
+        insert into intermediate.int_tenants values ('t1', 0.25), ('t2', null);
         insert into intermediate.int_customers_enriched values
             ('t1', 'c1', '2026-03-01'), ('t1', 'c2', '2026-03-10'), ('t2', 'c3', '2026-03-01');
         insert into marts.customer_status values

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..checks.dbt_relations import Relations, manifest_path
 from ..settings import Paths
 from . import record
 from .data import gather
@@ -31,7 +32,11 @@ def write(paths: Paths, run_id: str, con: duckdb.DuckDBPyConnection) -> Path:
     """Write the report of ``run_id`` from the working file ``con``; returns its path."""
     rec = record.load(paths, run_id)
     built = any(s["stage"] == "build" and s.get("ok") for s in rec.get("stages", []))
-    html = render(gather(con, run_id, built_by_this_run=built), rec)
+    # dbt's own tables are found through the last build's manifest (none: a night that failed
+    # before its first build, whose report shows the landing files only)
+    manifest = manifest_path(paths)
+    relations = Relations.from_manifest(manifest) if manifest.exists() else Relations({})
+    html = render(gather(con, run_id, built_by_this_run=built, relations=relations), rec)
     folder = record.run_folder(paths, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / record.REPORT

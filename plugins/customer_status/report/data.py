@@ -13,6 +13,9 @@ from datetime import date, timedelta
 
 import duckdb
 
+from ..checks.dbt_relations import Relations
+from ..seeds import tenant_default
+
 # The charts show at most this many days up to the as-of date (a tenant's history can go
 # back decades; the tables hold it all).
 CHART_DAYS = 366
@@ -24,7 +27,7 @@ class TenantView:
     tenant_id: str
     status_mix: dict[str, list] = field(default_factory=dict)  # status -> [(date, n)]
     billable: list[tuple] = field(default_factory=list)  # (date, n, low, high)
-    swing_limit: float = 0.25
+    swing_limit: float = 0.0  # the tenant's max_billable_swing (int_tenants)
     changes: list[tuple] = field(default_factory=list)  # (dimension, from, to, reason, n)
     restatements: list[tuple] = field(default_factory=list)
 
@@ -72,18 +75,35 @@ def _previous_published(con, run_id: str, as_of: date | None) -> date | None:
     ).fetchone()[0]
 
 
-def gather(con: duckdb.DuckDBPyConnection, run_id: str, built_by_this_run: bool) -> NightView:
+def _relation(con, relations: Relations, name: str) -> str | None:
+    """The relation of dbt model ``name`` when the build made it and it is in this file."""
+    if name not in relations.by_name:
+        return None
+    relation = relations.ref(name)
+    try:
+        con.execute(f"select 1 from {relation} limit 0")
+    except duckdb.Error:
+        return None
+    return relation
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    built_by_this_run: bool,
+    relations: Relations | None = None,
+) -> NightView:
+    relations = relations or Relations({})
     run = _run_row(con, run_id)
     as_of = run.get("as_of_date")
-    if as_of is None and _has(con, "intermediate", "int_run_parameters"):
-        as_of = con.execute(
-            "select max(as_of_date) from intermediate.int_run_parameters"
-        ).fetchone()[0]
+    run_parameters = _relation(con, relations, "int_run_parameters")
+    if as_of is None and run_parameters:
+        as_of = con.execute(f"select max(as_of_date) from {run_parameters}").fetchone()[0]
     since = _previous_published(con, run_id, as_of)
     view = NightView(run=run, as_of=as_of, since=since, built_by_this_run=built_by_this_run)
     _landing(con, run_id, view)
     if as_of is not None and _has(con, "marts", "billable_counts_daily"):
-        _tenants(con, run_id, view)
+        _tenants(con, run_id, view, _relation(con, relations, "int_tenants"))
     return view
 
 
@@ -130,7 +150,7 @@ def _landing(con, run_id: str, view: NightView) -> None:
         ).fetchall()
 
 
-def _tenants(con, run_id: str, view: NightView) -> None:
+def _tenants(con, run_id: str, view: NightView, tenant_settings: str | None) -> None:
     as_of = view.as_of
     first = as_of - timedelta(days=CHART_DAYS - 1)
     # a first night has no earlier published one: everything it computed is new
@@ -142,13 +162,12 @@ def _tenants(con, run_id: str, view: NightView) -> None:
         ).fetchall()
     ]
     limits = {}
-    if _has(con, "staging", "stg_landing__tenants"):
+    if tenant_settings:  # every tenant's limit, the default applied (int_tenants)
         limits = dict(
-            con.execute(
-                "select tenant_id, max_billable_swing from staging.stg_landing__tenants"
-            ).fetchall()
+            con.execute(f"select tenant_id, max_billable_swing from {tenant_settings}").fetchall()
         )
-    by_tenant = {t: TenantView(t, swing_limit=float(limits.get(t) or 0.25)) for t in tenants}
+    default = float(tenant_default("max_billable_swing"))
+    by_tenant = {t: TenantView(t, swing_limit=float(limits.get(t) or default)) for t in tenants}
     if _has(con, "marts", "status_counts_daily"):
         for tenant, status, day, n in con.execute(
             "select tenant_id, value, date, customers from marts.status_counts_daily "
