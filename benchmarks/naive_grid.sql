@@ -3,10 +3,10 @@
 -- WHAT IT COMPUTES
 --   A dense customer x day grid: one row for every customer and every local calendar day
 --   from the customer's creation (tenant time zone) to the as-of date, with
---     - lifecycle_status (SPEC.md section 3, all five rules: subscribed, active, unsubscribed,
+--     - lifecycle_status (rules §3, all five rules: subscribed, active, unsubscribed,
 --       sleeping, prospect; window N = tenants.activity_window_days, default 60; a payment
 --       counts from its local paid date until its local refund date), and
---     - member_status / inactive_reason (SPEC.md section 6) for rule 2 (email blocklist and
+--     - member_status / inactive_reason (rules §6) for rule 2 (email blocklist and
 --       suppressed domains, parent domains included, from added_at until removed_at), rule 3
 --       (the latest activate/deactivate status action, undone by a later reactivating event:
 --       a payment, or also any engagement where reactivation_trigger = any_engagement) and
@@ -18,8 +18,8 @@
 --   `naive_status_daily` (every day of every customer, not only the as-of date).
 --
 -- WHAT IT LEAVES OUT (so it can disagree with marts.customer_status)
---   - account status (SPEC section 4) entirely: no outliers (payments made while suspended or
---     under a fraud status count here, SPEC section 5) and no member rule 1 (deleted,
+--   - account status (rules §4) entirely: no outliers (payments made while suspended or
+--     under a fraud status count here, rules §5) and no member rule 1 (deleted,
 --     archived, internal, fraud_confirmed customers are not made inactive);
 --   - merges: a merged customer's payments and subscriptions do not move to the survivor;
 --   - CSV status imports (status_imports) as activate/deactivate actions, and the rejection

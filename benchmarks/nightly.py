@@ -23,7 +23,7 @@ by a day). So the zone is generated once with end date E (the generator's defaul
 updates, and the status import dated E) are held back: the full run is D = E - 1, the
 incremental night lands the held-back files and runs D+1 = E. Rows of day E inside the big
 Parquet parts and small CSVs (new customers, subscription events, status actions) are loaded
-by the first run already and wait for their day, which the pipeline allows (CONTRACT.md).
+by the first run already and wait for their day, which the pipeline allows (docs/contract.md).
 
 The dbt project is copied into the work folder first (``CUSTOMER_STATUS_DBT_PROJECT``), so an
 edit to ``dbt_project/`` while the benchmark runs cannot turn the incremental night into a

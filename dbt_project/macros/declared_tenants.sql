@@ -1,4 +1,4 @@
-{#- SPEC §1: tenants are declared. A landing row whose `tenant_id` no accepted `tenants` row
+{#- rules §1: tenants are declared. A landing row whose `tenant_id` no accepted `tenants` row
     declares is kept in `raw` but held: the staging models let through only rows of declared
     tenants (this filter), and `import_rejects` reports the held rows (scope `held`) every
     night until the tenant is declared. Tenant ids are data: matched exactly, case and all

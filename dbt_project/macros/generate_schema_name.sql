@@ -1,5 +1,5 @@
 {#- Schemas are named exactly as configured (staging, marts): the published tables are
-    marts.<name> as CONTRACT.md says, not <target>_marts. -#}
+    marts.<name> as docs/contract.md says, not <target>_marts. -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {{ custom_schema_name | trim if custom_schema_name is not none else target.schema }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- The current version of every key of a raw landing table (CONTRACT.md): a later
+{#- The current version of every key of a raw landing table (docs/contract.md): a later
     `version_column` wins; without one (or on a tie) the row that arrived later wins
     (higher _load_id, then higher _row_number). Identical repeats collapse to one row.
     Portable: a window function and a filter, no engine-only QUALIFY. -#}

@@ -1,9 +1,9 @@
-"""Bulk status actions: ``customer-status action`` (CONTRACT.md "Commands").
+"""Bulk status actions: ``customer-status action`` (docs/contract.md "Commands").
 
 A bulk action never changes a status itself. It picks customers from the *published*
 warehouse (``marts.customer_status``, opened read-only), shows how many and a sample, asks,
 and writes one ``status_actions`` landing file that the next nightly run loads like any
-other: the rules (SPEC §4, §6) decide there whether each action applies, changes nothing or
+other: the rules (rules §4, §6) decide there whether each action applies, changes nothing or
 is rejected, and ``marts.status_action_outcomes`` says which.
 
 Selectors (exactly one):
@@ -14,7 +14,7 @@ Selectors (exactly one):
   not know for the tenant are listed and left out.
 - ``--email-domain D``: customers whose email domain is D or a sub-domain of it
   (``example.com`` also selects ``eu.example.com``), case-insensitive.
-- ``--where-status S``: customers whose headline ``status`` (SPEC §2: the account status
+- ``--where-status S``: customers whose headline ``status`` (rules §2: the account status
   when it is not ``active``, else the lifecycle status) is S.
 
 The file is ``<landing>/status_actions/bulk-<UTC yyyymmddThhmmssffffff>Z-<tenant>-<action>.csv``
@@ -51,7 +51,7 @@ ACTIONS = {
     "set-status": "set_status",
     "restore": "restore",
 }
-ACTION_COLUMNS = SOURCES["status_actions"].column_names  # CONTRACT.md order
+ACTION_COLUMNS = SOURCES["status_actions"].column_names  # docs/contract.md order
 CUSTOMER_ID_HEADERS = ("customer_id", "customer id")
 SAMPLE_ROWS = 10
 PUBLISHED_TABLE = "marts.customer_status"
@@ -130,9 +130,9 @@ class Request:
         if not tenant:
             raise BulkError("--tenant is empty")
         if not reason:
-            raise BulkError("--reason is empty: every status action needs a reason (SPEC §4)")
+            raise BulkError("--reason is empty: every status action needs a reason (rules §4)")
         if not actor:
-            raise BulkError("--actor is empty: every status action needs an actor (SPEC §4)")
+            raise BulkError("--actor is empty: every status action needs an actor (rules §4)")
         status = None if self.status is None else self.status.strip().lower()
         if self.action == "set-status" and not status:
             raise BulkError(
@@ -215,7 +215,7 @@ class Selection:
     unknown_ids: list[str]
 
 
-# the headline status is the account status whenever that is not active (SPEC §2)
+# the headline status is the account status whenever that is not active (rules §2)
 SAMPLE_COLUMNS = ("customer_id", "code", "email", "full_name", "status", "member_status")
 
 

@@ -1,8 +1,8 @@
-"""The status spreadsheet: ``customer-status export`` (CONTRACT.md "Commands").
+"""The status spreadsheet: ``customer-status export`` (docs/contract.md "Commands").
 
 One row per customer of the tenant in the published ``marts.customer_status``, ordered by
 code (customers without one last) then customer id, with the columns a status import reads
-back (CONTRACT.md ``status_imports``): ``Code``, ``Name`` (``full_name``), ``Email`` and
+back (docs/contract.md ``status_imports``): ``Code``, ``Name`` (``full_name``), ``Email`` and
 ``Customer Status`` (``Active``/``Inactive`` from ``member_status``). UTF-8 without a BOM,
 comma-delimited, fields quoted only where CSV needs it.
 

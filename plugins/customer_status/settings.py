@@ -1,6 +1,6 @@
 """Where things live: landing zone, published warehouse and the pipeline's private work area.
 
-Flags override environment variables, which override the defaults (CONTRACT.md):
+Flags override environment variables, which override the defaults (docs/contract.md):
 
 - ``CUSTOMER_STATUS_LANDING``   (default ``data/landing``)
 - ``CUSTOMER_STATUS_WAREHOUSE`` (default ``data/warehouse.duckdb``)
@@ -34,7 +34,7 @@ def tune(con):
     """Session settings for every DuckDB connection of a run: UTC, and the memory limit.
 
     Set with SET, not as connect-time config: a process may open a file only with one
-    configuration (STACK.md)."""
+    configuration (docs/stack-notes.md)."""
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     return con

@@ -1,4 +1,4 @@
-"""End to end, account status (SPEC §4-§6 import half): a hand-written timeline landed as files,
+"""End to end, account status (rules §4-§6 import half): a hand-written timeline landed as files,
 one real ``customer-status run``, assertions on the published outcomes, orders and history."""
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def round_trip(published, tmp_path_factory):
 
 
 def test_exported_sheet_flipped_to_active_reactivates_on_import(round_trip):
-    """Issue 3 / CONTRACT export: export, flip a row to Active, import it: the customer is active."""
+    """Issue 3 / the contract export: export, flip a row to Active, import it: the customer is active."""
     assert round_trip["header"] == "Code,Name,Email,Customer Status"
     assert round_trip["outcome"] == ("applied", "import:edited.csv")
     assert round_trip["ann"] == ("active", None)

@@ -1,4 +1,4 @@
-"""End to end, SPEC §11: a night whose billable count jumps beyond the tenant's
+"""End to end, rules §11: a night whose billable count jumps beyond the tenant's
 ``max_billable_swing`` publishes nothing (every published table stays exactly the previous
 night's) and says which tenant; the same night with ``--accept-swing`` publishes, and the run
 log records the acceptance."""

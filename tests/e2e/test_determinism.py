@@ -1,4 +1,4 @@
-"""The property of SPEC §1 and issue 4: published tables are a pure function of the landing
+"""The property of rules §1 and issue 4: published tables are a pure function of the landing
 files and the as-of date. For generated data, three histories must publish identical tables:
 
 - **rebuild**: everything landed, one run for the last night on a new warehouse;
@@ -166,12 +166,12 @@ def test_the_rebuild_publishes_every_status_table(histories):
 
 
 def test_night_by_night_equals_a_rebuild(histories):
-    """SPEC §1: running night by night as files land gives the tables of one rebuild."""
+    """rules §1: running night by night as files land gives the tables of one rebuild."""
     _assert_same(_tables(histories["rebuild"]), _tables(histories["nightly"]), "night by night")
 
 
 def test_nights_out_of_order_equal_a_rebuild(histories):
-    """SPEC §1: running the nights in any order, then the last, gives the tables of one rebuild."""
+    """rules §1: running the nights in any order, then the last, gives the tables of one rebuild."""
     _assert_same(_tables(histories["rebuild"]), _tables(histories["shuffled"]), "out of order")
 
 
@@ -207,7 +207,7 @@ def test_nights_without_new_files_rebuilt_only_what_reads_the_as_of_date(histori
 
 
 def test_restatements_name_runs_that_published(histories):
-    """SPEC §7: every restatement names a run of this warehouse that published it."""
+    """rules §7: every restatement names a run of this warehouse that published it."""
     for label in ("nightly", "shuffled"):
         with duckdb.connect(str(histories[label]), read_only=True) as con:
             orphans = con.execute(

@@ -1,4 +1,4 @@
-"""A night whose candidate account statuses break SPEC §4 fails its audit: the command exits 1
+"""A night whose candidate account statuses break rules §4 fails its audit: the command exits 1
 naming the check, the tenant and sample rows, and every published table stays as it was
 (only ``pipeline_runs`` gains the failed run)."""
 

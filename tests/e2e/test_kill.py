@@ -1,5 +1,5 @@
 """A run killed (SIGKILL) during the build or while publishing leaves the published tables
-intact, and the next run succeeds (CONTRACT.md: old set or new set, never a mix)."""
+intact, and the next run succeeds (docs/contract.md: old set or new set, never a mix)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer attributes are history (SPEC §1): each version of a ``customers`` row counts from
+"""Customer attributes are history (rules §1): each version of a ``customers`` row counts from
 its own day, never before it. One night over the hand-made landing zone, as of 2026-03-31.
 
 Files (tenant ``attr_subs``, UTC, billing basis ``subscribers``, internal domain

@@ -1,4 +1,4 @@
-"""Merges are point-in-time (SPEC §4, §1), over the hand-made landing zone
+"""Merges are point-in-time (rules §4, §1), over the hand-made landing zone
 (``tests/e2e/real_inputs/``), tenant ``merge`` (UTC, activity window 3 days):
 
 - ``tenants/merge.csv``: the tenant, with a 3-day window so each payment is visible on its own;

@@ -1,4 +1,4 @@
-"""End to end, customer status (SPEC §3, §6-§9): hand-written timelines for three tenants landed
+"""End to end, customer status (rules §3, §6-§9): hand-written timelines for three tenants landed
 as files, one real ``customer-status run`` for 2026-03-31, assertions on the published statuses,
 history, changes, daily counts and monthly billing.
 
@@ -313,7 +313,7 @@ def changes(con, tenant: str, customer: str, dimension: str) -> list[tuple]:
     ],
 )
 def test_lifecycle_on_past_dates(published, tenant, customer, day, expected):
-    """SPEC §3, §1 (window N, local dates, refunds, outliers): lifecycle read from the history."""
+    """rules §3, §1 (window N, local dates, refunds, outliers): lifecycle read from the history."""
     got = on(published, tenant, customer, day)["lifecycle_status"]
     assert got == expected, f"{tenant}/{customer} lifecycle on {day}: {got}, expected {expected}"
 
@@ -346,13 +346,13 @@ def test_lifecycle_on_past_dates(published, tenant, customer, day, expected):
     ],
 )
 def test_headline_and_lifecycle_on_the_as_of_date(published, tenant, customer, expected):
-    """SPEC §2-§3: status = account status when not active, else lifecycle, on the as-of date."""
+    """rules §2-§3: status = account status when not active, else lifecycle, on the as-of date."""
     got = current(published, tenant, customer, "status, lifecycle_status")
     assert got == expected, f"{tenant}/{customer} (status, lifecycle_status) = {got}"
 
 
 def test_payments_while_suspended_are_outliers(published):
-    """SPEC §5: a payment made while suspended or fraud_suspected is flagged and never counts."""
+    """rules §5: a payment made while suspended or fraud_suspected is flagged and never counts."""
     got = published.execute(
         "select order_id, is_outlier from marts.orders "
         "where order_id in ('o-sp', 'o-fp', 'o-ds', 'o-late', 'o5') order by order_id"
@@ -428,7 +428,7 @@ def test_payments_while_suspended_are_outliers(published):
     ],
 )
 def test_member_status_on_past_dates(published, tenant, customer, day, expected):
-    """SPEC §6: member status and inactive reason on past dates, read from the history."""
+    """rules §6: member status and inactive reason on past dates, read from the history."""
     row = on(published, tenant, customer, day)
     got = (row["member_status"], row["inactive_reason"])
     assert got == expected, f"{tenant}/{customer} member status on {day}: {got}"
@@ -486,7 +486,7 @@ AS_OF_STATUSES = {
 
 
 def test_customer_status_on_the_as_of_date(published):
-    """SPEC §2, §3, §6, §7: every customer's statuses on 2026-03-31, one row per customer."""
+    """rules §2, §3, §6, §7: every customer's statuses on 2026-03-31, one row per customer."""
     got = {
         (t, c): tuple(rest)
         for t, c, *rest in published.execute(
@@ -507,7 +507,7 @@ def test_customer_status_on_the_as_of_date(published):
 
 
 def test_customer_status_rows_exist_from_the_local_creation_date(published):
-    """SPEC §2: a customer exists from the local date of created_at (2026-03-31 23:30 NY yes,
+    """rules §2: a customer exists from the local date of created_at (2026-03-31 23:30 NY yes,
     2026-04-01 00:30 NY no)."""
     rows = published.execute(
         "select customer_id, as_of_date from marts.customer_status "
@@ -520,7 +520,7 @@ def test_customer_status_rows_exist_from_the_local_creation_date(published):
 
 
 def test_customer_status_extra_columns_and_status_since(published):
-    """SPEC §2, §9: customer_status carries the contact columns and the headline status_since."""
+    """rules §2, §9: customer_status carries the contact columns and the headline status_since."""
     got = current(
         published,
         "ny",
@@ -552,13 +552,13 @@ def test_customer_status_extra_columns_and_status_since(published):
     ],
 )
 def test_is_billable_on_the_as_of_date(published, tenant, customer, expected):
-    """SPEC §7: billable = member active and, on billing basis subscribers, accepts marketing."""
+    """rules §7: billable = member active and, on billing basis subscribers, accepts marketing."""
     (got,) = current(published, tenant, customer, "is_billable")
     assert got is expected, f"{tenant}/{customer} is_billable {got}, expected {expected}"
 
 
 def test_non_marketing_subscriber_tenant_customer_was_never_billable(published):
-    """SPEC §7, §9: e-nomkt (subscribers basis, no marketing) has no billable range and no
+    """rules §7, §9: e-nomkt (subscribers basis, no marketing) has no billable range and no
     is_billable change."""
     ranges = published.execute(
         "select count(*) filter (where is_billable) from marts.customer_status_history "
@@ -587,7 +587,7 @@ def test_non_marketing_subscriber_tenant_customer_was_never_billable(published):
     ],
 )
 def test_contactability_on_the_as_of_date(published, tenant, customer, expected):
-    """SPEC §8: (can_email, can_sms, can_push, can_redeem) on the as-of date."""
+    """rules §8: (can_email, can_sms, can_push, can_redeem) on the as-of date."""
     got = current(published, tenant, customer, "can_email, can_sms, can_push, can_redeem")
     assert got == expected, f"{tenant}/{customer} (email, sms, push, redeem) = {got}"
 
@@ -596,7 +596,7 @@ def test_contactability_on_the_as_of_date(published, tenant, customer, expected)
 
 
 def test_history_ranges_cover_creation_to_as_of_without_gaps_or_overlaps(published):
-    """SPEC §9: each customer's history is contiguous from its local creation date, valid_to
+    """rules §9: each customer's history is contiguous from its local creation date, valid_to
     exclusive and NULL only on the last range."""
     created = {k: v for k, v in created_local_dates().items() if v <= AS_OF}
     rows = published.execute(
@@ -623,7 +623,7 @@ def test_history_ranges_cover_creation_to_as_of_without_gaps_or_overlaps(publish
 
 
 def test_history_last_range_matches_customer_status(published):
-    """SPEC §9: the history's open range equals the as-of statuses of customer_status."""
+    """rules §9: the history's open range equals the as-of statuses of customer_status."""
     mismatch = published.execute(
         f"""
         select h.tenant_id, h.customer_id
@@ -717,13 +717,13 @@ def test_history_last_range_matches_customer_status(published):
     ],
 )
 def test_lifecycle_changes(published, tenant, customer, expected):
-    """SPEC §9: lifecycle changes carry actor system and a reason a person can read."""
+    """rules §9: lifecycle changes carry actor system and a reason a person can read."""
     got = changes(published, tenant, customer, "lifecycle_status")
     assert got == expected, f"{tenant}/{customer} lifecycle changes: {got}"
 
 
 def test_refund_lifecycle_change_back_to_prospect(published):
-    """SPEC §1, §9: a refunded only payment turns the customer prospect on the refund's local date."""
+    """rules §1, §9: a refunded only payment turns the customer prospect on the refund's local date."""
     got = [row[:3] + row[4:] for row in changes(published, "ny", "n-refund", "lifecycle_status")]
     assert got == [
         ("2026-02-01", "prospect", "active", "system", "behaviour"),
@@ -732,7 +732,7 @@ def test_refund_lifecycle_change_back_to_prospect(published):
 
 
 def test_sleeping_after_a_refund_names_the_refund(published):
-    """SPEC §9, §1: active -> sleeping because the recent payment was refunded gives that reason."""
+    """rules §9, §1: active -> sleeping because the recent payment was refunded gives that reason."""
     got = changes(published, "ny", "n-refund2", "lifecycle_status")
     assert [row[:3] for row in got] == [
         ("2026-01-10", "prospect", "active"),
@@ -748,7 +748,7 @@ def test_sleeping_after_a_refund_names_the_refund(published):
 
 
 def test_member_status_changes_deactivate_then_purchase(published):
-    """SPEC §6, §9: the deactivate's reason/actor/source, then reactivated by order o5 (system)."""
+    """rules §6, §9: the deactivate's reason/actor/source, then reactivated by order o5 (system)."""
     got = changes(published, "ny", "n-deact", "member_status")
     assert len(got) == 2, f"n-deact member changes: {got}"
     assert got[0] == ("2026-02-05", "active", "inactive", "asked for no mail", "staff:kim", "ui"), (
@@ -764,7 +764,7 @@ def test_member_status_changes_deactivate_then_purchase(published):
 
 
 def test_member_status_changes_bulk_deactivate_and_engagement_reactivation(published):
-    """SPEC §6, §9: a bulk deactivate carries its actor and source; an engagement lift is system."""
+    """rules §6, §9: a bulk deactivate carries its actor and source; an engagement lift is system."""
     got = changes(published, "ny", "n-deact-susp", "member_status")
     assert got == [("2026-02-01", "active", "inactive", "no more mail", "staff:lee", "bulk")], (
         f"n-deact-susp member changes: {got}"
@@ -781,7 +781,7 @@ def test_member_status_changes_bulk_deactivate_and_engagement_reactivation(publi
 
 
 def test_member_status_changes_sunset(published):
-    """SPEC §6.4, §9: sunset from creation + 30 days, actor system; lifted by an activate."""
+    """rules §6.4, §9: sunset from creation + 30 days, actor system; lifted by an activate."""
     got = changes(published, "sun", "s-activated", "member_status")
     assert [row[:3] for row in got] == [
         ("2026-02-09", "active", "inactive"),
@@ -791,7 +791,7 @@ def test_member_status_changes_sunset(published):
 
 
 def test_is_billable_changes(published):
-    """SPEC §9: is_billable changes follow the member status, source billing."""
+    """rules §9: is_billable changes follow the member status, source billing."""
     got = [
         (row[0], row[1], row[2], row[5])
         for row in changes(published, "ny", "n-deact", "is_billable")
@@ -803,7 +803,7 @@ def test_is_billable_changes(published):
 
 
 def test_account_status_change(published):
-    """SPEC §4, §9: a set_status suspended is an account_status change with its reason and actor."""
+    """rules §4, §9: a set_status suspended is an account_status change with its reason and actor."""
     got = [row[:5] for row in changes(published, "ny", "n-susp", "account_status")]
     assert got == [("2026-03-01", "active", "suspended", "address check", "staff:kim")], (
         f"n-susp account changes: {got}"
@@ -815,7 +815,7 @@ def test_account_status_change(published):
 
 
 def test_member_status_lifted_by_an_activate_carries_its_actor(published):
-    """SPEC §6, §9: an activate that ends a deactivation or a sunset is a change by its actor."""
+    """rules §6, §9: an activate that ends a deactivation or a sunset is a change by its actor."""
     got = changes(published, "ny", "n-deact-act", "member_status")
     assert [row[:3] for row in got] == [
         ("2026-02-05", "active", "inactive"),
@@ -831,7 +831,7 @@ def test_member_status_lifted_by_an_activate_carries_its_actor(published):
 
 
 def test_no_member_change_when_reactivated_on_the_deactivation_day(published):
-    """SPEC §6.3, §2: deactivated and reactivated (engagement) within one local day: no change."""
+    """rules §6.3, §2: deactivated and reactivated (engagement) within one local day: no change."""
     assert changes(published, "eng", "e-same-day", "member_status") == [], (
         "e-same-day: status at the end of 2026-02-05 is active, no member change expected"
     )
@@ -841,7 +841,7 @@ def test_no_member_change_when_reactivated_on_the_deactivation_day(published):
 
 
 def test_no_change_rows_on_the_creation_day(published):
-    """SPEC §9 (decision): status_changes has nothing for a customer's creation day."""
+    """rules §9 (decision): status_changes has nothing for a customer's creation day."""
     created = created_local_dates()
     rows = published.execute(
         "select tenant_id, customer_id, changed_on, dimension from marts.status_changes"
@@ -854,7 +854,7 @@ def test_no_change_rows_on_the_creation_day(published):
 
 
 def test_every_change_has_a_reason_and_an_actor(published):
-    """SPEC §9, §11: every published change has a reason, an actor and a source."""
+    """rules §9, §11: every published change has a reason, an actor and a source."""
     missing = published.execute(
         "select tenant_id, customer_id, changed_on, dimension from marts.status_changes "
         "where coalesce(trim(reason), '') = '' or coalesce(trim(actor), '') = '' "
@@ -864,7 +864,7 @@ def test_every_change_has_a_reason_and_an_actor(published):
 
 
 def test_every_change_matches_the_history(published):
-    """SPEC §9: a change on day X has from_value on X-1 and to_value on X in the history."""
+    """rules §9: a change on day X has from_value on X-1 and to_value on X in the history."""
     rows = published.execute(
         "select tenant_id, customer_id, changed_on, dimension, from_value, to_value "
         "from marts.status_changes where changed_on <= ?",
@@ -888,7 +888,7 @@ def test_every_change_matches_the_history(published):
 
 
 def test_status_counts_add_up_to_the_customers_counted(published):
-    """SPEC §9, §11: per tenant, day and dimension the values add up to billable_counts_daily.customers."""
+    """rules §9, §11: per tenant, day and dimension the values add up to billable_counts_daily.customers."""
     bad = published.execute(
         """
         select s.tenant_id, s.date, s.dimension, sum(s.customers) as total, b.customers
@@ -925,7 +925,7 @@ def test_status_counts_add_up_to_the_customers_counted(published):
 
 
 def test_daily_counts_match_the_history_and_leave_out_internal_and_deleted(published):
-    """SPEC §7, §9: billable_counts_daily per day = history counted that day, internal and
+    """rules §7, §9: billable_counts_daily per day = history counted that day, internal and
     deleted customers left out."""
     bad = published.execute(
         """
@@ -971,7 +971,7 @@ def test_daily_counts_match_the_history_and_leave_out_internal_and_deleted(publi
     ],
 )
 def test_billable_counts_daily(published, tenant, day, expected):
-    """SPEC §7, §9: daily billable / active / inactive / counted customers per tenant."""
+    """rules §7, §9: daily billable / active / inactive / counted customers per tenant."""
     got = published.execute(
         "select billable_customers, active_members, inactive_members, customers "
         "from marts.billable_counts_daily where tenant_id = ? and date = ?",
@@ -981,7 +981,7 @@ def test_billable_counts_daily(published, tenant, day, expected):
 
 
 def test_billable_counts_daily_span_first_customer_to_as_of(published):
-    """SPEC §9 (contract): one row per tenant and local day, first customer's creation to D."""
+    """rules §9 (contract): one row per tenant and local day, first customer's creation to D."""
     got = published.execute(
         "select tenant_id, min(date), max(date), count(*) from marts.billable_counts_daily "
         "group by tenant_id order by tenant_id"
@@ -994,7 +994,7 @@ def test_billable_counts_daily_span_first_customer_to_as_of(published):
 
 
 def test_status_counts_on_the_as_of_date(published):
-    """SPEC §9: status_counts_daily values on D for the sunset tenant (internal, deleted left out)."""
+    """rules §9: status_counts_daily values on D for the sunset tenant (internal, deleted left out)."""
     got = {
         (dimension, value): customers
         for dimension, value, customers in published.execute(
@@ -1027,7 +1027,7 @@ def test_status_counts_on_the_as_of_date(published):
     ],
 )
 def test_billing_monthly(published, month, expected):
-    """SPEC §7: month-end, peak and its first date, average, days computed, complete (sun tenant)."""
+    """rules §7: month-end, peak and its first date, average, days computed, complete (sun tenant)."""
     got = published.execute(
         "select month_end_billable, peak_billable, peak_date, average_billable, days_computed, "
         "is_complete from marts.billing_monthly where tenant_id = 'sun' and month = ?",
@@ -1038,7 +1038,7 @@ def test_billing_monthly(published, month, expected):
 
 
 def test_billing_monthly_basis_and_completeness(published):
-    """SPEC §7: each tenant's month rows carry its billing basis; a past month is complete."""
+    """rules §7: each tenant's month rows carry its billing basis; a past month is complete."""
     got = published.execute(
         "select tenant_id, month, billing_basis, days_computed, is_complete "
         "from marts.billing_monthly where month = '2026-02-01' order by tenant_id"

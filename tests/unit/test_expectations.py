@@ -45,7 +45,7 @@ def test_every_source_has_a_readable_suite(source):
 
 
 def test_gx_sql_path_on_duckdb_still_needs_and_accepts_the_patch():
-    """STACK.md: GX 1.24 closes its connection before fetching; duckdb must be treated as a
+    """docs/stack-notes.md: GX 1.24 closes its connection before fetching; duckdb must be treated as a
     persisted-connection dialect. If a GX upgrade moves these internals, fail here, loudly."""
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
 

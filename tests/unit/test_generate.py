@@ -18,7 +18,7 @@ from customer_status.generate.landing import _generate
 CUSTOMERS = 300
 END = date(2026, 11, 1)
 
-#: CONTRACT.md "Landing zone (inputs)": source -> (required columns, all columns).
+#: docs/contract.md "Landing zone (inputs)": source -> (required columns, all columns).
 CONTRACT: dict[str, tuple[set[str], set[str]]] = {
     "tenants": (
         {"tenant_id"},

@@ -1,4 +1,4 @@
-"""Dates that cannot be right are bad input (SPEC §1): a ``created_at`` before 1900-01-01 or
+"""Dates that cannot be right are bad input (rules §1): a ``created_at`` before 1900-01-01 or
 later than the run's start rejects its row with the reason; any other date, in any year
 (1900, 1970, 1997), is data and loads."""
 

@@ -1,7 +1,7 @@
 """Status actions (staff, bulk and API) drawn from one chunk's customers.
 
 Each scenario uses customers no other scenario touches, so the only rejections the rules
-of SPEC §4 make are the deliberate ones of :func:`rejected_actions`: a direct
+of rules §4 make are the deliberate ones of :func:`rejected_actions`: a direct
 ``active → fraud_confirmed``, an unknown customer, a missing reason, a missing actor, an
 unknown label, and a restore where the tenant does not keep deleted customers restorable.
 Those are valid rows, not malformed ones.
@@ -20,7 +20,7 @@ from .timeframe import Frame
 from .vocabulary import STAFF
 from .writer import NO_TIME
 
-ACTION_COLUMNS: tuple[str, ...] = SOURCES["status_actions"].column_names  # CONTRACT.md order
+ACTION_COLUMNS: tuple[str, ...] = SOURCES["status_actions"].column_names  # docs/contract.md order
 
 #: Scenario name → weight (share of picks).
 SCENARIOS: tuple[tuple[str, float], ...] = (
@@ -290,7 +290,7 @@ class _Builder:
         return True
 
     def rejected(self, id_width: int) -> None:
-        """The deliberate rule-level rejections (SPEC §4), one of each."""
+        """The deliberate rule-level rejections (rules §4), one of each."""
         cases = [
             ("set_status", "fraud_confirmed", "confirmed fraud", "staff:bob"),  # not suspected
             ("set_status", "suspended", "", "staff:alice"),  # missing reason

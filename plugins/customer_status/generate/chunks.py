@@ -50,8 +50,8 @@ CHUNK_SIZE = 100_000
 MIN_HOST_ORDERS = 80
 MIN_HOST_EVENTS = 40
 
-ORDER_COLUMNS: tuple[str, ...] = SOURCES["orders"].column_names  # CONTRACT.md order
-ENGAGEMENT_COLUMNS: tuple[str, ...] = SOURCES["engagement_events"].column_names  # CONTRACT.md order
+ORDER_COLUMNS: tuple[str, ...] = SOURCES["orders"].column_names  # docs/contract.md order
+ENGAGEMENT_COLUMNS: tuple[str, ...] = SOURCES["engagement_events"].column_names  # docs/contract.md order
 CHANNELS: tuple[str, ...] = tuple(dict.fromkeys(ch for ch, _, _ in ENGAGEMENT_KINDS))
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(et for _, et, _ in ENGAGEMENT_KINDS))
 

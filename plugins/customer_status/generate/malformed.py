@@ -52,7 +52,7 @@ def invalid_instant(end_date: date, kind: int) -> str:
 
 
 def bad_order_rows(template: list[str], end_date: date) -> list[tuple[list[str], str]]:
-    """Bad versions of a good daily order row (9 fields, CONTRACT order)."""
+    """Bad versions of a good daily order row (9 fields, contract order)."""
 
     def new(k: int) -> list[str]:
         row = list(template)
@@ -75,7 +75,7 @@ def bad_order_rows(template: list[str], end_date: date) -> list[tuple[list[str],
 def bad_action_rows(
     template: list[str], next_id: str, end_date: date
 ) -> list[tuple[list[str], str]]:
-    """Bad versions of a good ``status_actions`` row (9 fields, CONTRACT order)."""
+    """Bad versions of a good ``status_actions`` row (9 fields, contract order)."""
     unknown = list(template)
     unknown[1] = next_id
     unknown[8] = "fax"  # source must be ui/bulk/api
@@ -88,7 +88,7 @@ def bad_action_rows(
 
 
 def bad_customer_rows(templates: list[list[str]]) -> list[tuple[list[str], str]]:
-    """Bad versions of good customer update rows (12 fields, CONTRACT order); needs 3 templates."""
+    """Bad versions of good customer update rows (12 fields, contract order); needs 3 templates."""
     email = list(templates[0])
     local = email[3].split("@")[0] if email[3] else "maria.gomez"
     email[3] = f"{local}(at)gmail.com"

@@ -18,7 +18,7 @@ from .tenants import Tenant
 from .timeframe import Frame, iso
 from .writer import NO_TIME
 
-CUSTOMER_COLUMNS: tuple[str, ...] = SOURCES["customers"].column_names  # CONTRACT.md order
+CUSTOMER_COLUMNS: tuple[str, ...] = SOURCES["customers"].column_names  # docs/contract.md order
 #: The three status-import shapes (header of each file).
 IMPORT_BY_CODE = ("Code", "Name", "Email", "Customer Status")
 IMPORT_BY_ID = ("Customer ID", "Active/Inactive", "Reason", "Effective At")

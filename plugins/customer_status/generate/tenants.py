@@ -122,7 +122,7 @@ PROFILES: tuple[TenantProfile, ...] = (
     ),
 )
 
-TENANT_COLUMNS: tuple[str, ...] = SOURCES["tenants"].column_names  # CONTRACT.md order
+TENANT_COLUMNS: tuple[str, ...] = SOURCES["tenants"].column_names  # docs/contract.md order
 
 
 @dataclass(frozen=True)

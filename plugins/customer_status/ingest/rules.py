@@ -18,7 +18,7 @@ FALSE_WORDS = ("false", "0", "no", "f", "n")
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # Clocks drift: a timestamp up to this far past the run's start is still accepted.
 FUTURE_TOLERANCE = "interval 1 hour"
-# No timestamp before this is data (SPEC §1: a created_at before 1900-01-01 cannot be right).
+# No timestamp before this is data (rules §1: a created_at before 1900-01-01 cannot be right).
 EARLIEST_TIMESTAMP = "1900-01-01"
 
 _WHAT = {

@@ -1,4 +1,4 @@
-"""The landing sources of CONTRACT.md as data: columns, types, required columns and keys.
+"""The landing sources of docs/contract.md as data: columns, types, required columns and keys.
 
 This is the one place that says what a landing file must look like. Ingestion builds its
 typing and reject rules from it, and the raw tables' DDL too, so a new optional column is a
@@ -47,7 +47,7 @@ class Source:
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        """All columns, in CONTRACT.md's order."""
+        """All columns, in the contract's order."""
         return tuple(c.name for c in self.columns)
 
     @property
@@ -153,7 +153,7 @@ SOURCES: dict[str, Source] = {
                 _c("customer_id", "id", True),
                 _c("action", "enum", True, ("activate", "deactivate", "set_status", "restore")),
                 # a predefined status or a tenant label: checked against labels by the rules,
-                # so an unknown one becomes a rejected *action* (SPEC §4), not a bad row
+                # so an unknown one becomes a rejected *action* (rules §4), not a bad row
                 _c("status", "lower"),
                 _c("reason"),
                 _c("actor"),
@@ -186,7 +186,7 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-# Status imports are shop/spreadsheet exports with their own header names (CONTRACT.md):
+# Status imports are shop/spreadsheet exports with their own header names (docs/contract.md):
 # one key column, one status column, optional reason and effective time.
 STATUS_IMPORT_KEYS = {"customer id": "customer_id", "code": "code", "email": "email"}
 STATUS_IMPORT_STATUS_COLUMNS = ("customer status", "active/inactive")

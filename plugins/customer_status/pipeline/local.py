@@ -31,7 +31,7 @@ from ..settings import Paths
 log = logging.getLogger(__name__)
 
 DAG_ID = "customer_status_nightly"
-# The earliest as-of date a run computes: no created_at before 1900-01-01 is data (SPEC §1),
+# The earliest as-of date a run computes: no created_at before 1900-01-01 is data (rules §1),
 # and the DAG's start_date is the day before it.
 EARLIEST_AS_OF = date(1900, 1, 1)
 LOCK_FILE = "run.lock"

@@ -29,7 +29,7 @@ create table if not exists ops.pipeline_runs (
 );
 """
 
-# The published columns, CONTRACT.md's first (failed_step and message are additions).
+# The published columns, the contract's first (failed_step and message are additions).
 PUBLISHED_COLUMNS = (
     "run_id, as_of_date, started_at, finished_at, outcome, checks_passed, checks_failed, "
     "accepted_swing, failed_step, message"

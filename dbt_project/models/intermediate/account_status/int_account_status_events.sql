@@ -1,4 +1,4 @@
-{#- The account-status state machine (SPEC §4) as a fold over each customer's requests.
+{#- The account-status state machine (rules §4) as a fold over each customer's requests.
 
     Whether a request applies depends on the state left by the requests that applied before
     it, so this is a fold, not a window: a recursive CTE takes one step per request and
@@ -36,7 +36,7 @@ ordered_requests as (
 
 first_versions as (
     -- the customer version holding on the creation day: `internal` is decided at creation
-    -- (SPEC §4), so a later email change never makes a customer internal before that change
+    -- (rules §4), so a later email change never makes a customer internal before that change
     select
         tenant_id,
         customer_id,

@@ -1,5 +1,5 @@
 {#- Everything that asks to change a customer's account status, one row each, with the
-    checks that do not depend on the customer's state at the time (SPEC §4):
+    checks that do not depend on the customer's state at the time (rules §4):
 
     - `set_status` / `restore` status actions (staff, bulk, API);
     - self-deletion (`customers.deleted_at`, actor `customer`);

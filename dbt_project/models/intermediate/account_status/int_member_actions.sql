@@ -1,4 +1,4 @@
-{#- Manual member-status actions (SPEC §6 rule 3), one row each, with their outcome:
+{#- Manual member-status actions (rules §6 rule 3), one row each, with their outcome:
     `activate` / `deactivate` status actions (staff, bulk, API) and every loaded row of every
     CSV status import (source `csv_import`, actor `import:<file name>`).
 

@@ -1,5 +1,5 @@
 {#- Every order, with payments made while the account was suspended or under a fraud status
-    flagged as outliers (SPEC §5), and orders that cannot be right flagged as invalid
+    flagged as outliers (rules §5), and orders that cannot be right flagged as invalid
     (`invalid_reason`, NULL when fine; the first that holds): an unknown customer (no
     customer of the tenant has the id, yet), paid before it was created, refunded before it
     was paid. Neither outliers nor invalid orders ever count as activity, reactivation or

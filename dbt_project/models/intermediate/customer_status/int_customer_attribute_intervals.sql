@@ -1,4 +1,4 @@
-{#- Customer attributes as history (SPEC §1): email, phone, name, code and accepts_marketing
+{#- Customer attributes as history (rules §1): email, phone, name, code and accepts_marketing
     as local-date ranges [from_date, to_date) per customer (to_date NULL = still holds), one
     range per run of versions with the same attributes.
 
@@ -11,7 +11,7 @@
       (`ingest_ledger.as_of_date` of its `_load_id`), so a rebuild gives the same answer and
       that run already shows it (like a status import without `Effective At`).
     Versions are ordered by that instant, ties by arrival (later load, later row wins). The
-    first version holds from the creation date whatever its `updated_at` (SPEC §1); a version
+    first version holds from the creation date whatever its `updated_at` (rules §1); a version
     dated before creation holds from creation. Several versions on one local day: the last
     one holds for the day (the state at the end of the day), the others cover no day.
 

@@ -1,5 +1,5 @@
 {#- Who a merged customer's history (payments, subscriptions) counts for, over time, as
-    local-date ranges [owner_from_date, owner_to_date) (SPEC §4: from the merge's local date
+    local-date ranges [owner_from_date, owner_to_date) (rules §4: from the merge's local date
     it counts for the customer it was merged into *at that time*). With A merged into B on
     day 1 and B into C on day 4: A's history counts for B on [day 1, day 4) and for C from
     day 4 on (`hop` 1 and 2). In general the owner at hop k holds from the latest merge of

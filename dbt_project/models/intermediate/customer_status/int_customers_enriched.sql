@@ -1,7 +1,7 @@
 {#- Every customer of a declared tenant with its tenant's settings (empty settings took the
     defaults in `int_tenants`) and its creation as a local date: the one place the
     status engine reads settings from. A customer of a tenant no accepted `tenants` row
-    declares is held (SPEC §1): it is not computed here, and `import_rejects` reports it. -#}
+    declares is held (rules §1): it is not computed here, and `import_rejects` reports it. -#}
 with
 
 customers as (

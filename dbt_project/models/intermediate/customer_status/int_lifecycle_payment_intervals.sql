@@ -1,4 +1,4 @@
-{#- The two payment facts of the lifecycle rules (SPEC §3), as coalesced local-date ranges
+{#- The two payment facts of the lifecycle rules (rules §3), as coalesced local-date ranges
     [from_date, to_date) per customer:
 
     - `payment_in_window`: a counting payment in the last N days (window end or refund,

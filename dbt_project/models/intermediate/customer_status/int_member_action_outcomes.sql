@@ -1,4 +1,4 @@
-{#- The outcome of every manual member action and CSV import row (SPEC §9): `rejected` (why
+{#- The outcome of every manual member action and CSV import row (rules §9): `rejected` (why
     is in `rejection_reason`), else what it did to the member's manual state at that moment:
 
     - a `deactivate` is `no_change` when an earlier deactivation still held (nothing

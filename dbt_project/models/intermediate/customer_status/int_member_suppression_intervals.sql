@@ -1,10 +1,10 @@
-{#- Suppression (SPEC §6 rule 2) as local-date ranges per customer: the customer's email is on
+{#- Suppression (rules §6 rule 2) as local-date ranges per customer: the customer's email is on
     the tenant's blocklist (`suppressed_email`), or its email domain or a parent domain is a
     suppressed domain (`suppressed_domain`: `amazon.com` covers `eu.amazon.com`), from the
     entry's `added_at` until its `removed_at`. A standing rule: only removing the entry
     lifts it, or the customer's email changing to one the entry does not cover.
 
-    The email is history (SPEC §1, `int_customer_attribute_intervals`): an entry matches an
+    The email is history (rules §1, `int_customer_attribute_intervals`): an entry matches an
     email only while that email is the customer's, so an email moved into a suppressed domain
     on day X suppresses from X on, never before. -#}
 with

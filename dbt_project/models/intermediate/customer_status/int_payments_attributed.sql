@@ -1,4 +1,4 @@
-{#- Every counting payment (paid, not an outlier: SPEC §1, §5) with the local dates that the
+{#- Every counting payment (paid, not an outlier: rules §1, §5) with the local dates that the
     lifecycle rules need, for the customer who paid and, when that customer was merged, for
     each customer its history counts for at the time (`int_customer_merge_owners`: with A
     merged into B on day 1 and B into C on day 4, B on days 1-3, C from day 4). For such an

@@ -1,4 +1,4 @@
-{#- The subscription facts of the lifecycle rules (SPEC §3) as coalesced local-date ranges:
+{#- The subscription facts of the lifecycle rules (rules §3) as coalesced local-date ranges:
 
     - `subscription_live`: at least one subscription whose latest event on or before the day
       is `in_progress` or `suspended` (several events on one day: the last one holds);

@@ -1,6 +1,6 @@
-{#- Published (an addition to CONTRACT.md's tables): each customer's account status as
+{#- Published (an addition to the contract's tables): each customer's account status as
     validity ranges of instants (UTC), with the reason and "last updated on / by" of the
-    change that started each range -- the account-status log (SPEC §4, §9). `valid_to` is
+    change that started each range -- the account-status log (rules §4, §9). `valid_to` is
     exclusive; NULL = still holds. A run for D publishes D's world: a range that starts after
     D (local date, the tenant's time zone) is not shown, and the range that holds at the end
     of D is open (`valid_to` NULL) even when a later change already landed. -#}

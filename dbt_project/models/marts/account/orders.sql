@@ -1,5 +1,5 @@
 {#- Published: every order as it stood at the end of the as-of date D (local, the tenant's
-    time zone), with outliers flagged and why (SPEC §5) and orders that cannot be right
+    time zone), with outliers flagged and why (rules §5) and orders that cannot be right
     flagged with `invalid_reason` (unknown customer, paid before created, refunded before
     paid; such orders count nowhere). A run for D publishes D's world: an order created after
     D is not shown, a payment or refund after D is shown as not yet made (NULL), and a flag

@@ -1,5 +1,5 @@
 {#- Published: every status action and every row of every CSV status import, with its
-    outcome (`applied`, `no_change`, `rejected`) and, when rejected, why (SPEC §4, §9). A run
+    outcome (`applied`, `no_change`, `rejected`) and, when rejected, why (rules §4, §9). A run
     for D publishes D's world: an action or import row requested after D (local date, the
     tenant's time zone) is not shown; it shows in the runs for its own day on. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)

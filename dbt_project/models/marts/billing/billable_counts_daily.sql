@@ -1,4 +1,4 @@
-{#- Published: per tenant and day, the billable customers (SPEC §7), the active and inactive
+{#- Published: per tenant and day, the billable customers (rules §7), the active and inactive
     members and the customers counted (internal and deleted customers left out, as in
     `status_counts_daily`, which this pivots). -#}
 with

@@ -1,4 +1,4 @@
-{#- Published: per tenant and month (SPEC §7): the billable count at month end (or on the last
+{#- Published: per tenant and month (rules §7): the billable count at month end (or on the last
     computed day of an unfinished month), the peak daily count and the first day it was
     reached, the average daily count over the days computed, and whether the month is
     complete (its last day has been computed). -#}

@@ -1,5 +1,5 @@
 {#- Published: every billing figure that a run changed after an earlier run had published it
-    (late data), with old and new value, the run and when (SPEC §7). Append-only: the rows
+    (late data), with old and new value, the run and when (rules §7). Append-only: the rows
     already published are carried forward, and this run adds the figures where its value
     differs from the published one:
 

@@ -1,10 +1,10 @@
 {#- Published: every rejected landing row (`scope` row) and every rejected whole file
-    (`scope` file, row_number NULL), with the reason in words (CONTRACT.md), plus merges
+    (`scope` file, row_number NULL), with the reason in words (docs/contract.md), plus merges
     that cannot apply (`scope` merge: a cycle, a self-merge, an unknown target or a merge
     dated before the customer was created) and self-deletions dated before the customer was
     created (`scope` deletion): the customer row itself is loaded, only its merge or deletion
     is ignored; plus, per source, file and tenant, the rows held because no accepted `tenants`
-    row declares their tenant (`scope` held, `held_rows` the count, SPEC §1): loaded and kept
+    row declares their tenant (`scope` held, `held_rows` the count, rules §1): loaded and kept
     in `raw`, not computed or published, reported every night until the tenant is declared
     (then the status engine computes them from their own dates). -#}
 {%- set held_sources = [

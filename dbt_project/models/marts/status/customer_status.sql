@@ -1,9 +1,9 @@
 {#- Published: every customer that exists on the as-of date D, with its statuses on D, its
-    contact permissions (SPEC §8), the "last updated on / by" of its account status, and
+    contact permissions (rules §8), the "last updated on / by" of its account status, and
     `status_since`: the first day of the current run of its headline status. `code`, `email`,
     `full_name`, `phone` and `accepts_marketing` are additions (the export reads them).
     Contact permissions and those attributes are the customer version holding on D
-    (`int_customer_attribute_intervals`, SPEC §1): a version stamped after D counts from its
+    (`int_customer_attribute_intervals`, rules §1): a version stamped after D counts from its
     own day, in later runs. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)
 {{ config(tags=['as_of_date']) }}

@@ -1,5 +1,5 @@
 {#- Published: each customer's statuses as validity ranges of local dates, from creation to
-    the as-of date D (SPEC §9). `valid_to` is exclusive; NULL = still valid on D. Consecutive
+    the as-of date D (rules §9). `valid_to` is exclusive; NULL = still valid on D. Consecutive
     segments with the same published statuses are one range, so a range starts exactly on a
     day when something a reader sees changed: `int_customer_status_segments` links each
     segment to its range, and this model keeps the first segment of every range that starts by D. -#}

@@ -1,5 +1,5 @@
 {#- Published: every change of account_status, status_label, lifecycle_status, member_status
-    or is_billable from one day to the next, up to the as-of date (SPEC §9), with the reason,
+    or is_billable from one day to the next, up to the as-of date (rules §9), with the reason,
     actor and source of the change. `changed_on` is the first day with the new value.
     Behaviour-driven changes carry actor `system`. -#}
 -- reads the run's as-of date or id: rebuilt every night (plugins/customer_status/pipeline/build.py)

@@ -1,6 +1,6 @@
 {#- Published: per tenant, day (from the tenant's first customer to the as-of date),
-    dimension and value, how many customers had that value at the end of the day (SPEC §7,
-    §9). Internal customers are left out (SPEC §9) and so are deleted ones (SPEC §4: "hidden
+    dimension and value, how many customers had that value at the end of the day (rules §7,
+    §9). Internal customers are left out (rules §9) and so are deleted ones (rules §4: "hidden
     from counts"). Built from the history's validity ranges (+1 where a range starts, -1
     where it ends, summed day by day), not from a customer x day grid. -#}
 with

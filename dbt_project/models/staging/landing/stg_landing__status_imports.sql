@@ -1,4 +1,4 @@
-{#- One row per row of a CSV status import; the action id is `<file>:<row>` (CONTRACT.md). -#}
+{#- One row per row of a CSV status import; the action id is `<file>:<row>` (docs/contract.md). -#}
 with
 
 rows_loaded as (

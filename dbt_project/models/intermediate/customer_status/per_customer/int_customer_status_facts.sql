@@ -45,7 +45,7 @@ attribute_intervals as (
 ),
 
 marketing_consent as (
-    -- the days the customer's current version accepts marketing (SPEC §1: from the version's
+    -- the days the customer's current version accepts marketing (rules §1: from the version's
     -- own day on); a change of another attribute in between is no boundary
     {{ customer_status.coalesce_intervals('attribute_intervals', ['tenant_id', 'customer_id']) }}
 ),

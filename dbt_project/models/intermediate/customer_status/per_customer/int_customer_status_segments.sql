@@ -1,10 +1,10 @@
-{#- The status engine (SPEC §2, §3, §6, §7): each customer's life cut into segments at every
+{#- The status engine (rules §2, §3, §6, §7): each customer's life cut into segments at every
     boundary of every fact (`int_customer_status_facts`), with the four statuses evaluated
     once per segment. A segment [from_date, to_date) is a run of local days on which no fact
     starts or ends, so every day in it has the same statuses; to_date NULL = until further
     notice. Segments are independent of the as-of date: the marts clip them at D.
 
-    Each status is one `case`, in SPEC order, first rule wins; each also carries the reason,
+    Each status is one `case`, in the rules' order, first rule wins; each also carries the reason,
     actor and source of the change that led to it (the fact that starts on the segment's first
     day, or the one that ended there).
 
@@ -130,7 +130,7 @@ flags as (
         max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
         max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
         max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
-        -- the customer version holding on the segment accepts marketing (SPEC §1, §7)
+        -- the customer version holding on the segment accepts marketing (rules §1, §7)
         max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
         max(
@@ -167,7 +167,7 @@ evaluated as (
         customers.activity_window_days,
         customers.sunset_after_days,
         customers.billing_basis,
-        -- SPEC §3: first rule that holds
+        -- rules §3: first rule that holds
         case
             when has_live_subscription = 1 then 'subscribed'
             when has_recent_payment = 1 then 'active'
@@ -175,7 +175,7 @@ evaluated as (
             when has_paid_ever = 1 then 'sleeping'
             else 'prospect'
         end as lifecycle_status,
-        -- SPEC §6: first rule that holds; NULL = member active
+        -- rules §6: first rule that holds; NULL = member active
         case
             when account_makes_member_inactive then account_status
             when is_blocklisted = 1 then 'blocklisted'
@@ -204,7 +204,7 @@ statuses as (
         lifecycle_status,
         case when inactive_reason is null then 'active' else 'inactive' end as member_status,
         inactive_reason,
-        -- SPEC §7
+        -- rules §7
         inactive_reason is null
         and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
         account_reason,

@@ -1,4 +1,4 @@
-{#- Manual deactivation (SPEC §6 rule 3) as local-date ranges [from_date, to_date): a
+{#- Manual deactivation (rules §6 rule 3) as local-date ranges [from_date, to_date): a
     `deactivate` (staff, bulk, API or CSV import) holds until the customer's next manual
     action (an `activate` ends it; another `deactivate` takes over) or the first reactivating
     event after it, whichever comes first. Each range carries the action's reason, actor and

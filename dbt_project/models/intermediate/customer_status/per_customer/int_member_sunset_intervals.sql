@@ -1,4 +1,4 @@
-{#- Sunset (SPEC §6 rule 4) as local-date ranges: where the tenant sets `sunset_after_days`
+{#- Sunset (rules §6 rule 4) as local-date ranges: where the tenant sets `sunset_after_days`
     S, a customer with no reactivating event and no `activate` in the last S days (and older
     than S days) is inactive, reason `no_engagement`. Every "touch" (creation, an activate,
     a reactivating event) restarts the clock: after a touch on day t, the customer is

@@ -1,4 +1,4 @@
-{#- Reactivating events (SPEC §6): a counting payment, or, where the tenant's
+{#- Reactivating events (rules §6): a counting payment, or, where the tenant's
     `reactivation_trigger` is `any_engagement`, also any engagement event. They lift a manual
     deactivation and reset the sunset clock. Only the customer's own events count here (a
     merged customer's past activity does not reactivate the survivor). -#}
