@@ -33,7 +33,7 @@ test: $(STAMP)
 # Starts a local Spark cluster (stopped again at the end, whatever happens) and checks the
 # Spark engine against DuckDB: tests/spark (not part of `make test`: minutes of JVM work)
 test-spark: $(SPARK_STAMP)
-	$(BIN)/python -m pytest tests/spark -m spark
+	CUSTOMER_STATUS_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark -s -v
 
 # S = 100k customers (a few minutes), M = 1M (about 10 min), L = 10M (hours): see docs/benchmarks.md
 bench: $(STAMP)

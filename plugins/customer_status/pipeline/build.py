@@ -207,7 +207,7 @@ def run_dbt_build(
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
     args = ["--exclude-resource-type", "unit_test", *plan.dbt_args()]
-    log.info("dbt build for %s on %s: %s", as_of_date, engine, plan.describe())
+    log.info("dbt build for %s: %s (engine %s)", as_of_date, plan.describe(), engine)
     if engine == "spark":
         from ..spark import night
 
