@@ -286,11 +286,12 @@ def start(work_dir: Path, timeout_s: float = START_TIMEOUT_S) -> Thrift:
     }
     commands = _commands(root, state)
     env = _env(root)
+    procs: dict[str, subprocess.Popen] = {}
     try:
         for name in COMPONENTS:
             log_file = root / "logs" / f"{name}.log"
             with log_file.open("ab") as out:
-                proc = subprocess.Popen(
+                procs[name] = subprocess.Popen(
                     commands[name],
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -299,14 +300,20 @@ def start(work_dir: Path, timeout_s: float = START_TIMEOUT_S) -> Thrift:
                     cwd=root,
                     start_new_session=True,  # its own process group: stop ends all of it
                 )
-            state["pids"][name] = proc.pid
+            state["pids"][name] = procs[name].pid
             _state_file(work_dir).write_text(json.dumps(state, indent=2))
             if name == "master":
-                _wait_port(HOST, state["master_port"], proc, log_file, timeout_s)
+                _wait_port(HOST, state["master_port"], procs[name], log_file, timeout_s)
         address = Thrift(HOST, state["thrift_port"])
-        _wait_thrift(address, work_dir, root / "logs" / "thrift.log", timeout_s)
+        _wait_thrift(address, procs, root / "logs", timeout_s)
         return address
     except BaseException:
+        # the processes just started are ours for certain (their command line may not be
+        # readable yet: a process is found by its pid file only once it runs the JVM)
+        for proc in reversed(procs.values()):
+            if proc.poll() is None:
+                _kill_group(proc.pid, grace_s=10)
+            _reap(proc.pid)
         stop(work_dir)
         raise
 
@@ -322,13 +329,15 @@ def _wait_port(host: str, port: int, proc: subprocess.Popen, log_file: Path, tim
     raise SparkError(f"the Spark master did not listen within {timeout_s:.0f}s ({log_file})")
 
 
-def _wait_thrift(address: Thrift, work_dir: Path, log_file: Path, timeout_s: float) -> None:
+def _wait_thrift(
+    address: Thrift, procs: dict[str, subprocess.Popen], logs: Path, timeout_s: float
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        dead = [name for name, pid in status(work_dir).items() if pid is None]
+        dead = [name for name, proc in procs.items() if proc.poll() is not None]
         if dead:
-            logs = spark_dir(work_dir) / "logs" / f"{dead[0]}.log"
-            raise SparkError(f"Spark {dead[0]} exited ({logs}):\n{_log_tail(logs)}")
+            log_file = logs / f"{dead[0]}.log"
+            raise SparkError(f"Spark {dead[0]} exited ({log_file}):\n{_log_tail(log_file)}")
         with (
             contextlib.suppress(OSError),
             socket.create_connection((address.host, address.port), timeout=1),
@@ -336,6 +345,7 @@ def _wait_thrift(address: Thrift, work_dir: Path, log_file: Path, timeout_s: flo
             if answers(address):
                 return
         time.sleep(1)
+    log_file = logs / "thrift.log"
     raise SparkError(
         f"the Spark Thrift server did not answer at {address} within {timeout_s:.0f}s "
         f"({log_file}):\n{_log_tail(log_file)}"
