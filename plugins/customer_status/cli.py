@@ -173,7 +173,6 @@ def _use_engine(args: argparse.Namespace, paths: Paths) -> None:
         engine = resolve_engine(getattr(args, "engine", None))
     except ValueError as exc:
         raise UsageError(f"{ENGINE_ENV}: {exc}") from exc
-    os.environ[ENGINE_ENV] = engine
     if engine == "spark":
         from .spark import cluster
 
@@ -184,6 +183,7 @@ def _use_engine(args: argparse.Namespace, paths: Paths) -> None:
         if not cluster.answers(address):
             raise UsageError(f"the Spark Thrift server at {address} does not answer")
         console.print(f"engine: spark (Thrift server {address})")
+    os.environ[ENGINE_ENV] = engine  # the night's tasks run in this process (dag.test)
 
 
 def cmd_spark(args: argparse.Namespace) -> int:

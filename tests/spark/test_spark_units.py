@@ -55,6 +55,7 @@ def test_no_cluster_says_how_to_get_one(monkeypatch, tmp_path):
 
 def test_run_on_spark_without_a_cluster_is_refused_before_the_night(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv(cluster.THRIFT_ENV, raising=False)
+    monkeypatch.delenv("CUSTOMER_STATUS_ENGINE", raising=False)
     (tmp_path / "landing").mkdir()
     code = main(
         [
@@ -71,6 +72,7 @@ def test_run_on_spark_without_a_cluster_is_refused_before_the_night(monkeypatch,
     )
     assert code == 2
     assert not (tmp_path / "warehouse.duckdb").exists()
+    assert "CUSTOMER_STATUS_ENGINE" not in os.environ  # nothing leaks into later runs
 
 
 def _fake_component(work_dir: Path, component: str) -> subprocess.Popen:
