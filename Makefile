@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SCALE  ?= s
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install install-spark demo test test-spark lint bench docs clean
 
 install: $(STAMP)
 
@@ -16,11 +16,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
+# The Spark engine (--engine spark): pyspark (a local cluster's jars) and dbt-spark over Thrift
+SPARK_STAMP := $(VENV)/.installed-spark-stamp
+install-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,spark]"
+	@touch $(SPARK_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/customer-status demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Starts a local Spark cluster (stopped again at the end, whatever happens) and checks the
+# Spark engine against DuckDB: tests/spark (not part of `make test`: minutes of JVM work)
+test-spark: $(SPARK_STAMP)
+	CUSTOMER_STATUS_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark -s -v
 
 # S = 100k customers (a few minutes), M = 1M (about 10 min), L = 10M (hours): see docs/benchmarks.md
 bench: $(STAMP)

@@ -87,6 +87,13 @@ def run_context(context, refused_ok: bool = False) -> RunContext:
             description="Accept a billable-count swing above the tenant's max_billable_swing "
             "for this run only (recorded in marts.pipeline_runs).",
         ),
+        "engine": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, "duckdb", "spark"],
+            description="Where dbt builds the night: duckdb or spark (a cluster's Thrift "
+            "server); empty = $CUSTOMER_STATUS_ENGINE, else duckdb.",
+        ),
     },
 )
 def customer_status_nightly():
@@ -102,8 +109,8 @@ def customer_status_nightly():
         return run
 
     @task
-    def build(run: dict) -> dict:
-        nightly.build(RunContext.from_dict(run["context"]))
+    def build(run: dict, **context) -> dict:
+        nightly.build(RunContext.from_dict(run["context"]), engine=context["params"].get("engine"))
         return run
 
     @task

@@ -1,4 +1,4 @@
-"""The ``customer-status`` command (CONTRACT.md "Commands").
+"""The ``customer-status`` command (docs/contract.md "Commands").
 
     customer-status generate --out DIR --customers N [--tenants T] [--days K] [--seed S]
     customer-status run --date D [--landing DIR] [--warehouse FILE] [--accept-swing]
@@ -12,6 +12,8 @@
     customer-status explain --tenant T --customer C [--date D] [--warehouse FILE]
     customer-status billing --tenant T [--month YYYY-MM] --out FILE [--warehouse FILE]
     customer-status report [--run RUN_ID] [--warehouse FILE]
+    customer-status spark <start|stop|status> [--warehouse FILE]
+    (run and backfill also take --engine duckdb|spark)
 
 Exit codes: 0 published (or done), 1 a run failed and published nothing (``action``: not
 confirmed, nothing written), 2 bad usage.
@@ -186,7 +188,61 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_engine(args: argparse.Namespace, paths: Paths) -> None:
+    """``--engine`` (else ``CUSTOMER_STATUS_ENGINE``) for the nights of this command; on Spark,
+    the cluster must answer before a night starts."""
+    import os
+
+    from .pipeline.build import ENGINE_ENV, resolve_engine
+
+    try:
+        engine = resolve_engine(getattr(args, "engine", None))
+    except ValueError as exc:
+        raise UsageError(f"{ENGINE_ENV}: {exc}") from exc
+    if engine == "spark":
+        from .spark import cluster
+
+        try:
+            address = cluster.thrift_address(paths.work_dir)
+        except cluster.SparkError as exc:
+            raise UsageError(str(exc)) from exc
+        if not cluster.answers(address):
+            raise UsageError(f"the Spark Thrift server at {address} does not answer")
+        console.print(f"engine: spark (Thrift server {address})")
+    os.environ[ENGINE_ENV] = engine  # the night's tasks run in this process (dag.test)
+
+
+def cmd_spark(args: argparse.Namespace) -> int:
+    """``spark start|stop|status``: the local Spark cluster of this work area."""
+    from .spark import cluster
+
+    paths = resolve_paths(None, args.warehouse)
+    try:
+        if args.action == "start":
+            console.print("starting a Spark master, worker and Thrift server (up to a few minutes)")
+            address = cluster.start(paths.work_dir)
+            logs = cluster.spark_dir(paths.work_dir) / "logs"
+            console.print(f"Spark Thrift server: {address} (logs: {logs})")
+            print(address)
+        elif args.action == "stop":
+            stopped = cluster.stop(paths.work_dir)
+            console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+        else:
+            running = cluster.status(paths.work_dir)
+            for name, pid in running.items():
+                console.print(f"{name}: " + (f"running (pid {pid})" if pid else "not running"))
+            address = cluster.local_thrift(paths.work_dir)
+            if address:
+                print(address)
+            return 0 if all(running.values()) else 1
+    except cluster.SparkError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 1
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _use_engine(args, _paths(args))
     return _run_nights(_paths(args), [_as_of(args.date, "--date")], args.accept_swing, args.verbose)
 
 
@@ -195,6 +251,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise UsageError(f"--end {args.end} is before --start {args.start}")
     dates = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    _use_engine(args, _paths(args))
     return _run_nights(_paths(args), dates, args.accept_swing, args.verbose)
 
 
@@ -372,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow and dbt logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def engine(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--engine",
+            choices=("duckdb", "spark"),
+            help="where dbt builds the night (default $CUSTOMER_STATUS_ENGINE or duckdb; "
+            "spark: `customer-status spark start` or $CUSTOMER_STATUS_SPARK_THRIFT)",
+        )
+
     def where(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--landing", help="landing folder (default $CUSTOMER_STATUS_LANDING or data/landing)"
@@ -407,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept a billable-count swing above the tenant's limit for this run",
     )
     where(p)
+    engine(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="run each date from --start to --end in order")
@@ -414,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--accept-swing", action="store_true")
     where(p)
+    engine(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("demo", help="generate a sample landing zone and run its last nights")
@@ -507,6 +574,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="RUN_ID", help="default the last night with a report")
     published(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "spark", help="start, stop or show the local Spark cluster (for --engine spark)"
+    )
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.add_argument(
+        "--warehouse",
+        help="published DuckDB file whose work area holds the cluster "
+        "(default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
+    )
+    p.set_defaults(func=cmd_spark)
     return parser
 
 

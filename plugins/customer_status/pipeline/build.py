@@ -12,7 +12,7 @@ model is a pure function of sources that did not change, so its table is already
 empty night then costs the as-of-date models and dbt's start-up, not a rebuild of everything.
 
 dbt runs in a child process: the DuckDB file is released when it exits (dbt-duckdb keeps
-its database open inside a process, STACK.md), and a crash in dbt cannot take the run's
+its database open inside a process, docs/stack-notes.md), and a crash in dbt cannot take the run's
 bookkeeping with it. Its output is streamed to the log line by line, so long builds show
 progress.
 """
@@ -168,20 +168,63 @@ RUN_PARAMETER_ENV = {
 }
 
 
+ENGINE_ENV = "CUSTOMER_STATUS_ENGINE"
+ENGINES = ("duckdb", "spark")
+
+
+def resolve_engine(engine: str | None = None) -> str:
+    """The engine dbt builds on: ``engine`` (flag, DAG param), else ``CUSTOMER_STATUS_ENGINE``,
+    else DuckDB. Ingestion, checks, audits and publishing always run on DuckDB."""
+    chosen = (engine or os.environ.get(ENGINE_ENV) or "duckdb").strip().lower()
+    if chosen not in ENGINES:
+        raise ValueError(f"unknown engine {chosen!r} (expected one of: {', '.join(ENGINES)})")
+    return chosen
+
+
+def engine_plan(plan: BuildPlan, engine: str) -> BuildPlan:
+    """The plan on ``engine``. On Spark every night is a full refresh (plain Parquet tables
+    have no DELETE for the per-customer incremental models), and its build is recorded under
+    its own fingerprint: the working file's DuckDB models are not built by a Spark night, so
+    the next DuckDB night must rebuild them whole."""
+    if engine == "duckdb":
+        return plan
+    return BuildPlan(f"{engine}:{plan.fingerprint}", True, plan.through_load_id, None)
+
+
 def run_dbt_build(
     paths: Paths,
     as_of_date: str,
     plan: BuildPlan,
     run_vars: dict[str, str] | None = None,
+    engine: str = "duckdb",
 ) -> None:
-    """``plan``: what to rebuild (``plan_build``). ``run_vars``: the run's id and start
-    (``run_id``, ``run_started_at``), stamped on the billing restatements it records."""
+    """``plan``: what to rebuild (``plan_build``, through ``engine_plan``). ``run_vars``: the
+    run's id and start (``run_id``, ``run_started_at``), stamped on the billing restatements
+    it records. ``engine``: ``duckdb`` (in the working file) or ``spark``
+    (``customer_status.spark.night``: on the cluster, marts copied back)."""
     parameters = {"as_of_date": as_of_date, **(run_vars or {})}
     env = dbt_env(paths)
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
     # unit tests check the rules, not the night's data: `make test` runs them (tests/dbt)
-    cmd = dbt_command(paths, "build", "--exclude-resource-type", "unit_test", *plan.dbt_args())
-    log.info("dbt build for %s: %s", as_of_date, plan.describe(), extra={"summary": True})
+    args = ["--exclude-resource-type", "unit_test", *plan.dbt_args()]
+    log.info(
+        "dbt build for %s: %s (engine %s)",
+        as_of_date,
+        plan.describe(),
+        engine,
+        extra={"summary": True},
+    )
+    if engine == "spark":
+        from ..spark import night
+
+        night.run_build(paths, as_of_date, env, args)
+        return
+    run_dbt(paths, as_of_date, args, env)
+
+
+def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str]) -> None:
+    """``dbt build`` with ``args`` in a child process, its output streamed to the log."""
+    cmd = dbt_command(paths, "build", *args)
     with subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

@@ -132,17 +132,21 @@ def validate_imports(ctx: RunContext) -> dict:
     return {"checks": len(results), "data_docs": report.get("data_docs")}
 
 
-def build(ctx: RunContext) -> None:
+def build(ctx: RunContext, engine: str | None = None) -> None:
+    """``engine``: where dbt builds (``pipeline.build.resolve_engine``: DuckDB by default)."""
     with step(ctx, "build"):
+        engine = dbt_build.resolve_engine(engine)
         gx_reclassification.prepare(ctx.run_id)  # imports GX for the audit meanwhile
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
             plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths))
+        plan = dbt_build.engine_plan(plan, engine)
         dbt_build.run_dbt_build(
             ctx.paths,
             ctx.as_of_date.isoformat(),
             plan,
             run_vars={"run_id": ctx.run_id, "run_started_at": ctx.started_at.isoformat(sep=" ")},
+            engine=engine,
         )
         with work_db(ctx.paths) as con:
             dbt_build.record_build(con, ctx.run_id, plan)

@@ -1,0 +1,240 @@
+"""The ``build`` step of a night on Spark (``customer-status run --engine spark``).
+
+Ingestion and the import checks ran on DuckDB as on every night; then:
+
+1. the working file's ``raw`` tables (the accepted rows, the ledger, the rejects) and the
+   ``published`` billing snapshot are exported as Parquet to the lake folder (one folder
+   per table; timestamps as UTC instants) and registered as the cluster's ``raw`` and
+   ``published`` tables (external Parquet tables in its metastore);
+2. dbt builds the same project on the ``spark`` target (dbt-spark, Thrift), always as a full
+   refresh: plain Parquet tables support no DELETE, which the per-customer incremental
+   models need (README, "Running on Spark");
+3. every table dbt built on the cluster (``rules``, ``staging``, ``intermediate``, ``marts``)
+   is written back to the lake as Parquet and replaces its table in the working DuckDB file,
+   so the audits (which read some intermediate and staging tables too) and the atomic
+   publish run unchanged on the same tables as a DuckDB night.
+
+The account-status fold is a recursive CTE (rules §4): Spark stops a recursion after
+``spark.sql.cteRecursionLevelLimit`` levels or ``cteRecursionRowLimit`` rows. Both are set
+from the data before dbt runs (``recursion_limits``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from ..ingest.readers import quote_ident, quote_literal
+from ..settings import Paths, tune
+from . import cluster
+
+log = logging.getLogger(__name__)
+
+EXPORTED_SCHEMAS = ("raw", "published")
+# the schemas dbt builds (dbt_project.yml); all come back to the working file
+BUILT_SCHEMAS = ("rules", "staging", "intermediate", "marts")
+# Spark's own defaults: never set lower than these
+MIN_LEVELS, MIN_ROWS = 100, 1_000_000
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    return [
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name = ? order by table_name",
+            [schema],
+        ).fetchall()
+    ]
+
+
+def _instants(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """A select of ``schema.table`` whose naive timestamps (UTC, rules §1) become instants:
+    Parquet then marks them as UTC-adjusted and Spark reads its own TIMESTAMP type, not
+    TIMESTAMP_NTZ."""
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [schema, table],
+    ).fetchall()
+    select = [
+        f"timezone('UTC', {quote_ident(c)}) as {quote_ident(c)}"
+        if t == "TIMESTAMP"
+        else quote_ident(c)
+        for c, t in columns
+    ]
+    return f"select {', '.join(select)} from {schema}.{quote_ident(table)}"
+
+
+def export_inputs(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, list[str]]:
+    """Every ``raw`` and ``published`` table as ``lake/<schema>/<table>/part-0.parquet``."""
+    exported: dict[str, list[str]] = {}
+    for schema in EXPORTED_SCHEMAS:
+        exported[schema] = []
+        for table in _tables(con, schema):
+            folder = lake / schema / table
+            folder.mkdir(parents=True)
+            con.execute(
+                f"copy ({_instants(con, schema, table)}) to "
+                f"{quote_literal(str(folder / 'part-0.parquet'))} (format parquet)"
+            )
+            exported[schema].append(table)
+    return exported
+
+
+def recursion_limits(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Upper bounds for the fold's recursion (levels, rows), from the raw rows it can read.
+
+    The fold takes one level per request of a customer's history and yields one row per
+    request (rules §4). Every request comes from a status action, a status-import row or a
+    customer version (self-deletion, merge), so the most rows of one (tenant, customer) among
+    those bounds the levels (import rows without a customer id count all together), and
+    their total bounds the rows."""
+    parts = [
+        f"select tenant_id, customer_id from raw.{table}"
+        for table in ("status_actions", "status_imports", "customers")
+        if table in _tables(con, "raw")
+    ]
+    if not parts:
+        return MIN_LEVELS, MIN_ROWS
+    deepest, total = con.execute(
+        "select coalesce(max(n), 0), coalesce(sum(n), 0) from ("
+        "  select count(*) as n from (" + " union all ".join(parts) + ") group by all)"
+    ).fetchone()
+    return max(MIN_LEVELS, int(deepest) + 10), max(MIN_ROWS, 2 * int(total) + 1000)
+
+
+def _execute(cur, sql: str) -> None:
+    log.debug("spark | %s", sql)
+    cur.execute(sql)
+
+
+def register_inputs(address: cluster.Thrift, lake: Path, exported: dict[str, list[str]]) -> None:
+    """The exported folders as the cluster's ``raw`` and ``published`` tables (Parquet)."""
+    with (
+        contextlib.closing(cluster.connect(address)) as con,
+        contextlib.closing(con.cursor()) as cur,
+    ):
+        for schema, tables in exported.items():
+            _execute(cur, f"create database if not exists {schema}")
+            _execute(cur, f"show tables in {schema}")
+            for row in cur.fetchall():
+                if row[1] not in tables:  # a table that no longer exists in the work file
+                    _execute(cur, f"drop table if exists {schema}.`{row[1]}`")
+            for table in tables:
+                location = (lake / schema / table).as_uri()
+                _execute(cur, f"drop table if exists {schema}.`{table}`")
+                _execute(
+                    cur,
+                    f"create table {schema}.`{table}` using parquet location '{location}'",
+                )
+
+
+def export_built(address: cluster.Thrift, out: Path) -> dict[str, list[str]]:
+    """Every table dbt built on the cluster as Parquet under ``out/<schema>/<table>``."""
+    built: dict[str, list[str]] = {}
+    with (
+        contextlib.closing(cluster.connect(address)) as con,
+        contextlib.closing(con.cursor()) as cur,
+    ):
+        for schema in BUILT_SCHEMAS:
+            _execute(cur, f"show tables in {schema}")
+            built[schema] = sorted(row[1] for row in cur.fetchall() if not row[2])  # no views
+            for table in built[schema]:
+                _execute(
+                    cur,
+                    f"insert overwrite directory '{(out / schema / table).as_uri()}' "
+                    f"using parquet select * from {schema}.`{table}`",
+                )
+    return built
+
+
+def import_built(
+    con: duckdb.DuckDBPyConnection, out: Path, built: dict[str, list[str]]
+) -> dict[str, int]:
+    """The cluster's tables replace the working file's (one transaction); a table of a built
+    schema that the cluster did not build is dropped (stale). Spark writes timestamps as UTC
+    instants; they become the naive UTC timestamps DuckDB's models produce."""
+    counts = {}
+    con.execute("begin")
+    try:
+        for schema, tables in built.items():
+            con.execute(f"create schema if not exists {schema}")
+            for table in _tables(con, schema):
+                if table not in tables:
+                    con.execute(f"drop table {schema}.{quote_ident(table)}")
+            for table in tables:
+                folder = out / schema / table
+                if not any(folder.glob("*.parquet")):
+                    raise cluster.SparkError(
+                        f"Spark wrote no Parquet file for {schema}.{table} ({folder})"
+                    )
+                source = f"read_parquet({quote_literal(str(folder / '*.parquet'))})"
+                columns = con.execute(f"describe select * from {source}").fetchall()
+                select = ", ".join(
+                    f"timezone('UTC', {quote_ident(c[0])}) as {quote_ident(c[0])}"
+                    if c[1] == "TIMESTAMP WITH TIME ZONE"
+                    else quote_ident(c[0])
+                    for c in columns
+                )
+                name = f"{schema}.{quote_ident(table)}"
+                con.execute(f"create or replace table {name} as select {select} from {source}")
+                counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return counts
+
+
+def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list[str]) -> None:
+    """Export, build on the cluster, bring the marts back. ``env``/``dbt_args``: dbt's
+    environment and ``dbt build`` arguments as a DuckDB night would use them
+    (``pipeline.build``), without the target."""
+    from ..pipeline import build
+
+    address = cluster.thrift_address(paths.work_dir)
+    lake = cluster.lake_dir(paths.work_dir)
+    started = time.monotonic()
+    inputs, out = lake / "inputs", lake / "built"
+    for folder in (inputs, out):
+        shutil.rmtree(folder, ignore_errors=True)
+    with duckdb.connect(str(paths.work_db)) as con:
+        tune(con)
+        exported = export_inputs(con, inputs)
+        levels, rows = recursion_limits(con)
+    register_inputs(address, inputs, exported)
+    log.info(
+        "spark %s: raw tables registered from %s in %.1fs (recursion limits: %d levels, %d rows)",
+        address,
+        inputs,
+        time.monotonic() - started,
+        levels,
+        rows,
+    )
+    env = {
+        **env,
+        "CUSTOMER_STATUS_SPARK_HOST": address.host,
+        "CUSTOMER_STATUS_SPARK_PORT": str(address.port),
+        "CUSTOMER_STATUS_SPARK_CTE_LEVELS": str(levels),
+        "CUSTOMER_STATUS_SPARK_CTE_ROWS": str(rows),
+    }
+    build.run_dbt(paths, as_of_date, [*dbt_args, "--target", "spark"], env)
+    started = time.monotonic()
+    built = export_built(address, out)
+    with duckdb.connect(str(paths.work_db)) as con:
+        tune(con)
+        counts = import_built(con, out, built)
+    log.info(
+        "spark %s: %d tables copied into the working file in %.1fs (marts: %s)",
+        address,
+        len(counts),
+        time.monotonic() - started,
+        ", ".join(f"{t} {n:,}" for t, n in counts.items() if t.startswith("marts.")),
+    )

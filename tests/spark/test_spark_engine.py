@@ -1,0 +1,227 @@
+"""The same nights on a real local Spark cluster (``customer-status spark start``) and on
+DuckDB publish the same tables (``make test-spark``).
+
+The landing zone is the e2e timelines (tests/e2e/test_status_timelines.py's FILES). Night 1
+(2026-03-31) lands them all; before night 2 (2026-04-01) a second file of orders, events and
+status actions arrives, so DuckDB's second night is incremental while Spark's is a full
+refresh: the published tables must still be equal, every table, every column, both ways
+(EXCEPT ALL), with the same column names and types. Night 2 moves a billable count beyond
+its tenant's limit: on Spark, too, the audit fails and nothing is published until the swing
+is accepted. Then a Spark night killed while publishing leaves the last good night in place,
+and the dbt unit tests pass on Spark too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_status.pipeline.build import dbt_command, dbt_env
+from customer_status.settings import resolve_paths
+
+pytestmark = pytest.mark.spark
+CLI = str(Path(sys.executable).with_name("customer-status"))
+TIMELINES = Path(__file__).parents[1] / "e2e" / "test_status_timelines.py"
+NIGHTS = ("2026-03-31", "2026-04-01")
+SECOND_NIGHT_FILES = {
+    "orders/orders-0401.csv": """\
+tenant_id,order_id,customer_id,created_at,paid_at,refunded_at,amount,currency
+ny,o-spark-1,n-unpaid,2026-04-01T14:00:00Z,2026-04-01T14:05:00Z,,25.00,USD
+sun,o-spark-2,s-quiet,2026-04-01T10:00:00Z,2026-04-01T10:01:00Z,,5.00,USD
+""",
+    "engagement_events/events-0401.csv": """\
+tenant_id,event_id,customer_id,channel,event_type,occurred_at
+eng,ev-spark-1,e-mkt,email,open,2026-04-01T09:00:00Z
+""",
+    "status_actions/actions-0401.csv": """\
+tenant_id,action_id,customer_id,action,status,reason,actor,requested_at,source
+ny,a-spark-1,n-late,set_status,suspended,spark night two,staff:kim,2026-04-01T15:00:00Z,ui
+ny,a-spark-2,n-deact,deactivate,,spark night two,staff:kim,2026-04-01T16:00:00Z,ui
+""",
+}
+
+
+def _timeline_files() -> dict[str, str]:
+    spec = importlib.util.spec_from_file_location("timelines_files", TIMELINES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FILES
+
+
+def _write(landing: Path, files: dict[str, str]) -> None:
+    for relative, content in files.items():
+        path = landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def _run(
+    landing: Path, warehouse: Path, day: str, engine: str, *flags: str, **env
+) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [CLI, "run", "--engine", engine, "--date", day, *flags]
+        + ["--landing", str(landing), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**{k: v for k, v in os.environ.items() if k != "CUSTOMER_STATUS_SPARK_THRIFT"}, **env},
+    )
+    print(f"{engine} night {day}: {time.monotonic() - started:.1f}s")
+    return proc
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, list[tuple]]:
+    rows = con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = 'marts' order by table_name, column_index",
+        [db],
+    ).fetchall()
+    tables: dict[str, list[tuple]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, []).append((column, data_type))
+    return tables
+
+
+def assert_same_published(duck: Path, spark: Path) -> None:
+    con = duckdb.connect()
+    con.execute(f"attach '{duck}' as d (read_only)")
+    con.execute(f"attach '{spark}' as s (read_only)")
+    d_tables, s_tables = _published_tables(con, "d"), _published_tables(con, "s")
+    assert d_tables == s_tables  # same tables, same columns, same types
+    assert len(d_tables) >= 12
+    for table in d_tables:
+        columns, where = "*", ""
+        if table == "pipeline_runs":  # run ids and times differ, and Spark's has a failed run
+            columns = "as_of_date, outcome, checks_passed, checks_failed, accepted_swing"
+            where = " where outcome = 'published'"
+        for a, b in (("d", "s"), ("s", "d")):
+            extra = con.execute(
+                f"select * from (select {columns} from {a}.marts.{table}{where} "
+                f"except all select {columns} from {b}.marts.{table}{where}) limit 5"
+            ).fetchall()
+            assert extra == [], f"marts.{table}: rows in {a} and not in {b}: {extra}"
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def zones(tmp_path_factory, spark_cluster):
+    """Two copies of the landing zone and their warehouses: DuckDB's, and Spark's (the
+    cluster's own work area, so the night finds it without CUSTOMER_STATUS_SPARK_THRIFT)."""
+    spark_warehouse, _ = spark_cluster
+    root = tmp_path_factory.mktemp("engines")
+    files = _timeline_files()
+    zones = {"duckdb": (root / "duck-landing", root / "duck.duckdb")}
+    zones["spark"] = (root / "spark-landing", spark_warehouse)
+    for landing, _ in zones.values():
+        _write(landing, files)
+    return zones
+
+
+@pytest.fixture(scope="module")
+def first_night(zones):
+    for engine, (landing, warehouse) in zones.items():
+        proc = _run(landing, warehouse, NIGHTS[0], engine)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    return zones
+
+
+def test_first_night_on_spark_publishes_what_duckdb_publishes(first_night):
+    assert_same_published(first_night["duckdb"][1], first_night["spark"][1])
+
+
+@pytest.fixture(scope="module")
+def second_night(first_night):
+    """Night two moves tenant sun's billable count 2 -> 3 (50 %, above its 25 % limit): on
+    Spark the audit fails first and nothing is published; accepted, it publishes."""
+    landing, warehouse = first_night["spark"]
+    _write(landing, SECOND_NIGHT_FILES)
+    before = _snapshot(warehouse)
+    refused = _run(landing, warehouse, NIGHTS[1], "spark")
+    assert refused.returncode == 1, (refused.stdout + refused.stderr)[-5000:]
+    assert "billable_swing_within_limit [tenant sun]" in refused.stderr, refused.stderr[-3000:]
+    after = _snapshot(warehouse)
+    runs = after.pop("pipeline_runs")
+    assert after == {t: rows for t, rows in before.items() if t != "pipeline_runs"}
+    assert [(r[4], r[8]) for r in runs][-1] == ("failed", "audit")
+    for engine, (landing, warehouse) in first_night.items():
+        _write(landing, SECOND_NIGHT_FILES)
+        proc = _run(landing, warehouse, NIGHTS[1], engine, "--accept-swing")
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+        if engine == "duckdb":  # the DuckDB night really was incremental
+            assert "full refresh" not in proc.stderr, proc.stderr[-3000:]
+    return first_night
+
+
+def test_second_night_full_refresh_on_spark_equals_incremental_duckdb(second_night):
+    assert_same_published(second_night["duckdb"][1], second_night["spark"][1])
+    with duckdb.connect(str(second_night["spark"][1]), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from marts.orders where order_id = 'o-spark-1'"
+        ).fetchone() == (1,)
+
+
+def _snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        ]
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in tables}
+
+
+def test_killed_spark_night_leaves_the_last_good_night(second_night):
+    landing, warehouse = second_night["spark"]
+    before = _snapshot(warehouse)
+    proc = _run(
+        landing,
+        warehouse,
+        "2026-04-02",
+        "spark",
+        CUSTOMER_STATUS_FAILPOINT="publish_before_replace",
+    )
+    assert proc.returncode == -signal.SIGKILL, (proc.stdout + proc.stderr)[-3000:]
+    assert _snapshot(warehouse) == before  # (its half-written copy goes at the next publish)
+
+
+def test_dbt_unit_tests_pass_on_spark(second_night, spark_cluster):
+    """The rules' unit tests on the cluster (they read their inputs' column types from the
+    tables the nights built there); the end-of-local-day one fails when a microsecond is
+    subtracted with dbt's dateadd."""
+    warehouse, address = spark_cluster
+    host, port = address.rsplit(":", 1)
+    paths = resolve_paths(None, warehouse)
+    env = {
+        **dbt_env(paths),
+        "CUSTOMER_STATUS_SPARK_HOST": host,
+        "CUSTOMER_STATUS_SPARK_PORT": port,
+    }
+    started = time.monotonic()
+    proc = subprocess.run(
+        dbt_command(
+            paths, "test", "--select", "test_type:unit", "--target", "spark", "--threads", "2"
+        )
+        + ["--vars", json.dumps({"as_of_date": "2026-11-01"})],
+        env=env,
+        cwd=paths.dbt_project,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    print(f"dbt unit tests on spark: {time.monotonic() - started:.1f}s")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    results = json.loads((paths.dbt_target / "target" / "run_results.json").read_text())["results"]
+    unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit) >= 36
+    assert all(r["status"] == "pass" for r in unit), [(r["unique_id"], r["status"]) for r in unit]

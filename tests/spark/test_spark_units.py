@@ -1,0 +1,151 @@
+"""The Spark engine's pieces that need no cluster (run in `make test`): engine choice and
+plans, where the Thrift server is, what `spark stop` may end, the recursion limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_status.cli import main
+from customer_status.pipeline.build import BuildPlan, engine_plan, resolve_engine
+from customer_status.spark import cluster, night
+
+
+def test_engine_from_flag_then_environment_then_duckdb(monkeypatch):
+    monkeypatch.delenv("CUSTOMER_STATUS_ENGINE", raising=False)
+    assert resolve_engine(None) == "duckdb"
+    monkeypatch.setenv("CUSTOMER_STATUS_ENGINE", "Spark")
+    assert resolve_engine(None) == "spark"
+    assert resolve_engine("duckdb") == "duckdb"
+    with pytest.raises(ValueError, match="unknown engine 'flink'"):
+        resolve_engine("flink")
+
+
+def test_spark_nights_are_full_refreshes_recorded_under_their_own_fingerprint():
+    """Plain Parquet tables have no DELETE: a Spark night rebuilds everything; and the next
+    DuckDB night must not take the working file's models (not built by Spark) as current."""
+    incremental = BuildPlan("abc", False, 7, ("orders",))
+    assert engine_plan(incremental, "duckdb") is incremental
+    spark = engine_plan(incremental, "spark")
+    assert spark.full_refresh and spark.dbt_args() == ("--full-refresh",)
+    assert spark.fingerprint == "spark:abc" and spark.through_load_id == 7
+
+
+def test_thrift_address_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(cluster.THRIFT_ENV, "spark.example.net:10001")
+    assert cluster.thrift_address(tmp_path) == cluster.Thrift("spark.example.net", 10001)
+    monkeypatch.setenv(cluster.THRIFT_ENV, "spark.example.net")
+    with pytest.raises(cluster.SparkError, match="expected host:port"):
+        cluster.thrift_address(tmp_path)
+
+
+def test_no_cluster_says_how_to_get_one(monkeypatch, tmp_path):
+    monkeypatch.delenv(cluster.THRIFT_ENV, raising=False)
+    with pytest.raises(cluster.SparkError, match="customer-status spark start"):
+        cluster.thrift_address(tmp_path)
+
+
+def test_run_on_spark_without_a_cluster_is_refused_before_the_night(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv(cluster.THRIFT_ENV, raising=False)
+    monkeypatch.delenv("CUSTOMER_STATUS_ENGINE", raising=False)
+    (tmp_path / "landing").mkdir()
+    code = main(
+        [
+            "run",
+            "--engine",
+            "spark",
+            "--date",
+            "2026-03-31",
+            "--landing",
+            str(tmp_path / "landing"),
+            "--warehouse",
+            str(tmp_path / "warehouse.duckdb"),
+        ]
+    )
+    assert code == 2
+    assert not (tmp_path / "warehouse.duckdb").exists()
+    assert "CUSTOMER_STATUS_ENGINE" not in os.environ  # nothing leaks into later runs
+
+
+def _fake_component(work_dir: Path, component: str) -> subprocess.Popen:
+    """A stand-in for a started component: its own process group, a child of its own (like
+    the worker's executors), and the class and work area on its command line."""
+    script = (
+        "import subprocess, sys, time; "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+        "time.sleep(600)"
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            script,
+            cluster.CLASSES[component],
+            str(cluster.spark_dir(work_dir)),
+        ],
+        start_new_session=True,
+    )
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(proc.name))
+    return members
+
+
+def test_stop_ends_what_start_started_whole_groups_and_nothing_else(tmp_path):
+    work = tmp_path / "work"
+    cluster.spark_dir(work).mkdir(parents=True)
+    ours = _fake_component(work, "master")
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        time.sleep(1)  # the child of `ours` exists
+        assert len(_group_members(ours.pid)) == 2
+        state = {"thrift_port": 1, "pids": {"master": ours.pid, "worker": stranger.pid}}
+        (cluster.spark_dir(work) / "cluster.json").write_text(json.dumps(state))
+        assert cluster.status(work) == {"master": ours.pid, "worker": None, "thrift": None}
+
+        assert cluster.stop(work, grace_s=5) == ["master"]
+        ours.wait(timeout=10)
+        assert _group_members(ours.pid) == []  # its child too
+        assert stranger.poll() is None  # a pid that is not ours is never signalled
+        assert cluster.status(work) == {"master": None, "worker": None, "thrift": None}
+    finally:
+        for proc in (ours, stranger):
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def test_recursion_limits_cover_the_longest_history(tmp_path):
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.customers as select 't' as tenant_id, 'c' || i as customer_id "
+        "from range(5) r(i)"
+    )
+    con.execute(
+        "create table raw.status_actions as select 't' as tenant_id, 'c1' as customer_id "
+        "from range(150)"
+    )
+    con.execute("create table raw.status_imports (tenant_id varchar, customer_id varchar)")
+    levels, rows = night.recursion_limits(con)
+    assert levels >= 151  # c1: one version, 150 actions
+    assert rows >= 1_000_000  # never below Spark's default
+    con.execute("insert into raw.status_actions select 't', 'c' || i from range(600000) r(i)")
+    assert night.recursion_limits(con)[1] >= 600_155
