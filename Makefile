@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/customer-status demo
 
 test: $(STAMP)
+	@bash tools/install-system-packages
 	$(BIN)/python -m pytest
 
 # Starts a local Spark cluster (stopped again at the end, whatever happens) and checks the

@@ -113,7 +113,7 @@ def postgres_bin(name: str) -> str:
     )
     if not initdb:
         pytest.fail(
-            "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: .ci/run installs "
+            "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: make test (tools/install-system-packages) installs "
             "them (apt-get install postgresql)"
         )
     found = Path(initdb).resolve().parent / name

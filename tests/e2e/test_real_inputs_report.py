@@ -1,5 +1,5 @@
 """The night's report of the hand-made night (fixture ``real_inputs``), opened in a real
-headless browser: Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``) driven by
+headless browser: Debian's Chromium (``/usr/bin/chromium``, installed by ``make test``) driven by
 Playwright. Every chart renders a non-empty SVG, nothing is logged to the console as an
 error, no request leaves the machine (anything but file:/data:/blob: is aborted and counted),
 and a screenshot is saved under the test's temporary folder.
@@ -71,7 +71,7 @@ def test_every_chart_renders_in_a_real_browser_without_network(report_path, tmp_
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install the distribution's chromium "
-            "(apt-get install -y chromium; .ci/run does)"
+            "(apt-get install -y chromium; make test does)"
         )
     from playwright.sync_api import sync_playwright
 
