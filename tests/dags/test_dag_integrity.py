@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC
-from pathlib import Path
 
 import pytest
-
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    home = tempfile.mkdtemp(prefix="airflow-home-")
-    os.environ.setdefault("AIRFLOW_HOME", home)
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(str(DAGS))
 
 
 def test_dag_folder_imports_without_errors(dagbag):
