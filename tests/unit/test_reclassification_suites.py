@@ -54,7 +54,6 @@ def test_a_suite_is_readable_and_names_tables_only_through_dbt(stem, suite):
         assert "order by all" not in query.lower()  # DuckDB-only; samples are ordered apart
         rendered = Relations(
             {n: f"s.{n}" for n in re.findall(r"ref\('(\w+)'\)", query)}
-            | {dbt_relations.TENANT_SETTINGS: "s.tenants"}
         ).render(query)
         assert "{{" not in rendered and rendered.lstrip().startswith(("select", "with"))
 
@@ -112,9 +111,9 @@ def test_no_dbt_table_is_named_in_python_sql_outside_the_manifest_module():
     assert found == []
 
 
-def test_the_swing_limit_comes_from_the_tenant_settings_model(tmp_path, monkeypatch):
+def test_the_swing_limit_comes_from_the_tenant_settings_model(tmp_path):
     """No Python literal: the limit (and its default) is the tenant settings model's
-    ``max_billable_swing``, whichever model ``dbt_relations.TENANT_SETTINGS`` names."""
+    ``max_billable_swing`` (``int_tenants``: the default applied there, once)."""
     assert "0.25" not in "".join(p.read_text() for p in CHECKS_DIR.glob("*.py"))
     db = Candidates(
         tmp_path,
@@ -129,7 +128,6 @@ def test_the_swing_limit_comes_from_the_tenant_settings_model(tmp_path, monkeypa
         insert into intermediate.int_tenants values ('t1', 0.6);
         """,
     )
-    monkeypatch.setattr(dbt_relations, "TENANT_SETTINGS", "int_tenants")
     [result] = db.check("billable_swing_within_limit")
     assert result.passed, result.describe()  # 50 % is within this tenant's 60 %
     db.execute("update intermediate.int_tenants set max_billable_swing = 0.4")
@@ -212,7 +210,7 @@ def test_a_prepared_audit_waits_while_the_file_is_written_then_runs(tmp_path, mo
     manifest = dbt_relations.manifest_path(db.paths)
     manifest.parent.mkdir(parents=True)
     # every table the suites name is this one: the other checks cannot be evaluated on it
-    names = {dbt_relations.TENANT_SETTINGS} | {
+    names = {
         n
         for _, suite in SUITES
         for n in [suite["meta"]["batch"]]

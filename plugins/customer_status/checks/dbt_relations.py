@@ -5,9 +5,8 @@ The one place in Python where a dbt table name becomes ``schema.table``. The nig
 there carries its ``relation_name``, quoted for the engine it was built on, so a model moved
 to another schema, given an alias or built on another engine is found where dbt put it.
 
-Queries name dbt relations the way dbt models do, ``{{ ref('int_run_parameters') }}``, and
-the tenant settings as ``{{ tenant_settings }}`` (``TENANT_SETTINGS``: the model that carries
-each tenant's settings with the defaults applied).
+Queries name dbt relations the way dbt models do: ``{{ ref('int_run_parameters') }}``,
+``{{ ref('int_tenants') }}`` (every tenant's settings, defaults applied).
 """
 
 from __future__ import annotations
@@ -18,12 +17,7 @@ from pathlib import Path
 
 from ..settings import Paths
 
-# the dbt model with one row per tenant and every tenant setting, defaults applied (rules §11:
-# max_billable_swing, deleted_can_be_restored, ...); the one line to change when it moves
-TENANT_SETTINGS = "int_tenants"
-
 _REF = re.compile(r"\{\{\s*ref\(\s*'([A-Za-z0-9_]+)'\s*\)\s*\}\}")
-_TENANT_SETTINGS = re.compile(r"\{\{\s*tenant_settings\s*\}\}")
 _LEFT_OVER = re.compile(r"\{\{.*?\}\}", re.S)
 
 
@@ -72,13 +66,12 @@ class Relations:
             raise UnknownRelation(f"no dbt model or seed named {name!r} in {self.source}") from None
 
     def render(self, sql: str) -> str:
-        """``sql`` with every ``{{ ref('name') }}`` and ``{{ tenant_settings }}`` replaced by
-        its relation; anything else between double braces is an error, not passed through."""
-        sql = _TENANT_SETTINGS.sub(lambda _: self.ref(TENANT_SETTINGS), sql)
+        """``sql`` with every ``{{ ref('name') }}`` replaced by its relation; anything else
+        between double braces is an error, not passed through."""
         sql = _REF.sub(lambda m: self.ref(m.group(1)), sql)
         left = _LEFT_OVER.search(sql)
         if left:
             raise ValueError(
-                f"cannot resolve {left.group(0)!r}: only ref('name') and tenant_settings"
+                f"cannot resolve {left.group(0)!r}: only ref('name')"
             )
         return sql

@@ -5,8 +5,7 @@ published.
 One suite per candidate table (``meta.batch``: a dbt model, the suite's ``{batch}``); every
 expectation is an ``unexpected_rows_expectation``, a query GX runs where the data is (SQL
 pushdown: nothing is pulled into pandas) that returns the offending rows, ``tenant_id``
-first. The other tables a query needs are named as in dbt (``{{ ref('name') }}``,
-``{{ tenant_settings }}``) and resolved from dbt's manifest (``dbt_relations``). Results go
+first. The other tables a query needs are named as in dbt (``{{ ref('name') }}``) and resolved from dbt's manifest (``dbt_relations``). Results go
 to the night's Data Docs beside the import suites.
 
 A failed expectation becomes one failed check per tenant: its count of offending rows and
