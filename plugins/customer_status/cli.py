@@ -437,15 +437,17 @@ def build_parser() -> argparse.ArgumentParser:
             "spark: `customer-status spark start` or $CUSTOMER_STATUS_SPARK_THRIFT)",
         )
 
+    def published(p: argparse.ArgumentParser, what: str = "published DuckDB file") -> None:
+        p.add_argument(
+            "--warehouse",
+            help=f"{what} (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
+        )
+
     def where(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--landing", help="landing folder (default $CUSTOMER_STATUS_LANDING or data/landing)"
         )
-        p.add_argument(
-            "--warehouse",
-            help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE "
-            "or data/warehouse.duckdb)",
-        )
+        published(p)
 
     p = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
     p.add_argument("--out", required=True, help="folder to write the landing zone to")
@@ -522,29 +524,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tenant", required=True)
     p.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
-    p.add_argument(
-        "--warehouse",
-        help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
-    )
+    published(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "docs",
         help="build the dbt docs site and link the last night's Data Docs; print where they are",
     )
-    p.add_argument(
-        "--warehouse",
-        help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
-    )
+    published(p)
     p.add_argument("--out", metavar="DIR", help="folder to write to (default <work area>/docs)")
     p.set_defaults(func=cmd_docs)
-
-    def published(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--warehouse",
-            help="published DuckDB file (default $CUSTOMER_STATUS_WAREHOUSE or "
-            "data/warehouse.duckdb)",
-        )
 
     p = sub.add_parser(
         "explain",
@@ -579,11 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         "spark", help="start, stop or show the local Spark cluster (for --engine spark)"
     )
     p.add_argument("action", choices=("start", "stop", "status"))
-    p.add_argument(
-        "--warehouse",
-        help="published DuckDB file whose work area holds the cluster "
-        "(default $CUSTOMER_STATUS_WAREHOUSE or data/warehouse.duckdb)",
-    )
+    published(p, "published DuckDB file whose work area holds the cluster")
     p.set_defaults(func=cmd_spark)
     return parser
 
