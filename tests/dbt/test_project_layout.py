@@ -90,6 +90,7 @@ def test_touched_customers_read_every_source_they_depend_on_once(manifest):
         "subscription_events",
         "engagement_events",
         "status_actions",
+        "erasure_requests",
         "tenants",
         "status_labels",
         "suppressions",

@@ -38,6 +38,7 @@ PUBLIC_COLUMNS = {
     "restated_at",
     "orders": "tenant_id order_id customer_id",
     "import_rejects": "source file row_number tenant_id error",
+    "erasures": "tenant_id customer_id request_id requested_at erased_by_run actor reason",
 }
 # columns the contract promises but not as a prefix (additions sit between them today)
 PUBLIC_ANYWHERE = {

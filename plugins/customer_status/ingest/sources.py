@@ -183,6 +183,20 @@ SOURCES: dict[str, Source] = {
                 _c("reason"),
             ),
         ),
+        # rules §12: a request to erase a customer's personal data (customer-status forget);
+        # reason and actor are required: a request without them is a rejected row
+        Source(
+            "erasure_requests",
+            key=("tenant_id", "request_id"),
+            columns=(
+                _c("tenant_id", "id", True),
+                _c("request_id", "id", True),
+                _c("customer_id", "id", True),
+                _c("requested_at", "timestamp", True),
+                _c("reason", "text", True),
+                _c("actor", "text", True),
+            ),
+        ),
     )
 }
 

@@ -2,7 +2,8 @@
     loaded since the last build of `int_customer_status_segments` (its
     `built_through_load_id`), and everyone whose statuses can depend on such a row:
 
-    - the customer's own rows (customers, orders, subscription events, status actions, and
+    - the customer's own rows (customers, orders, subscription events, status actions,
+      erasure requests, and
       engagement where the tenant's reactivation trigger is any_engagement: elsewhere
       engagement changes no status);
     - merges: every customer a touched customer's history counts or counted for (the chain
@@ -24,6 +25,7 @@
     'orders': source('landing', 'orders'),
     'subscription_events': source('landing', 'subscription_events'),
     'status_actions': source('landing', 'status_actions'),
+    'erasure_requests': source('landing', 'erasure_requests'),
 } -%}
 {%- set engagement_source = source('landing', 'engagement_events') -%}
 {%- set tenant_wide_sources = {

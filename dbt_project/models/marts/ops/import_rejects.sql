@@ -9,7 +9,7 @@
     (then the status engine computes them from their own dates). -#}
 {%- set held_sources = [
     'customers', 'orders', 'subscription_events', 'engagement_events', 'status_actions',
-    'status_labels', 'suppressions', 'status_imports',
+    'status_labels', 'suppressions', 'status_imports', 'erasure_requests',
 ] %}
 with
 
@@ -67,6 +67,11 @@ held as (
         on rejected_tenants.tenant_id = held_rows.tenant_id
 ),
 
+erasures as (
+    select * from {{ ref('int_erasure_requests') }}
+    where outcome = 'rejected'
+),
+
 deletions as (
     select * from {{ ref('int_account_status_requests') }}
     where request_kind = 'self_deletion' and request_error is not null
@@ -112,6 +117,18 @@ final as (
     inner join customers
         on customers.tenant_id = deletions.tenant_id
         and customers.customer_id = deletions.customer_id
+
+    union all
+
+    select
+        'erasure_requests' as source,
+        source_file as file,
+        source_row_number as row_number,
+        tenant_id,
+        rejection_reason as error,
+        'erasure' as scope,
+        cast(null as {{ dbt.type_bigint() }}) as held_rows
+    from erasures
 
     union all
 

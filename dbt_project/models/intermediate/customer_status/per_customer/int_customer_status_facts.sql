@@ -12,7 +12,8 @@
     | suppressed_email / suppressed_domain | suppressions | §6.2 |
     | deactivated | deactivate actions and imports | §6.3 |
     | sunset | no touch for sunset_after_days | §6.4 |
-    | accepts_marketing | customer versions that accept marketing | §1, §7 | -#}
+    | accepts_marketing | customer versions that accept marketing | §1, §7 |
+    | erased | the customer's accepted erasure request, from its local date | §6.1, §12 | -#}
 with
 
 account as (
@@ -42,6 +43,11 @@ sunsets as (
 attribute_intervals as (
     select * from {{ ref('int_customer_attribute_intervals') }}
     where accepts_marketing
+),
+
+erasures as (
+    select * from {{ ref('int_erasure_requests') }}
+    where outcome = 'erased'
 ),
 
 marketing_consent as (
@@ -169,6 +175,23 @@ final as (
         'system' as end_actor,
         'customers' as end_source
     from marketing_consent
+    union all
+    select
+        tenant_id,
+        customer_id,
+        'erased' as fact,
+        request_id as value,
+        cast(null as {{ dbt.type_string() }}) as detail,
+        requested_date as from_date,
+        cast(null as date) as to_date,
+        {{ dbt.concat(["'erased on request '", 'request_id', "': '", 'reason']) }} as reason,
+        actor,
+        'erasure_requests' as source,
+        cast(null as {{ dbt.type_timestamp() }}) as changed_at,
+        null as end_reason,
+        null as end_actor,
+        null as end_source
+    from erasures
 )
 
 {{ customer_status.touched_rows('final', 'final') }}

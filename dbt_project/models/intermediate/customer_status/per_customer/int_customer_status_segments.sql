@@ -130,6 +130,10 @@ flags as (
         max(case when fact = 'deactivated' and holds = 1 then source end) as deactivation_source,
         max(case when fact = 'sunset' and holds = 1 then 1 else 0 end) as is_sunset,
         max(case when fact = 'sunset' and holds = 1 then reason end) as sunset_reason,
+        -- rules §6.1, §12: erased from the request's local date on, for good
+        max(case when fact = 'erased' and holds = 1 then 1 else 0 end) as is_erased,
+        max(case when fact = 'erased' and holds = 1 then reason end) as erased_reason,
+        max(case when fact = 'erased' and holds = 1 then actor end) as erased_actor,
         -- the customer version holding on the segment accepts marketing (rules §1, §7)
         max(case when fact = 'accepts_marketing' and holds = 1 then 1 else 0 end) as accepts_marketing,
         -- what ended on this day: the reason a member became active again
@@ -178,6 +182,7 @@ evaluated as (
         -- rules §6: first rule that holds; NULL = member active
         case
             when account_makes_member_inactive then account_status
+            when is_erased = 1 then 'erased'
             when is_blocklisted = 1 then 'blocklisted'
             when is_domain_suppressed = 1 then 'domain_suppressed'
             when is_deactivated = 1 then 'deactivated'
@@ -227,6 +232,7 @@ statuses as (
         case
             when account_makes_member_inactive
                 then {{ dbt.concat(["'account status is '", 'account_status']) }}
+            when inactive_reason = 'erased' then erased_reason
             when inactive_reason = 'blocklisted' then blocklist_reason
             when inactive_reason = 'domain_suppressed' then domain_reason
             when inactive_reason = 'deactivated' then deactivation_reason
@@ -235,6 +241,7 @@ statuses as (
         end as member_reason,
         case
             when account_makes_member_inactive then account_actor
+            when inactive_reason = 'erased' then erased_actor
             when inactive_reason = 'blocklisted' then blocklist_actor
             when inactive_reason = 'domain_suppressed' then domain_actor
             when inactive_reason = 'deactivated' then deactivation_actor
@@ -243,6 +250,7 @@ statuses as (
         end as member_actor,
         case
             when account_makes_member_inactive then account_source
+            when inactive_reason = 'erased' then 'erasure_requests'
             when inactive_reason in ('blocklisted', 'domain_suppressed') then 'suppressions'
             when inactive_reason = 'deactivated' then deactivation_source
             when inactive_reason = 'no_engagement' then 'behaviour'
