@@ -86,6 +86,11 @@ DDL = [
     """create table if not exists raw.import_rejects (
         source varchar not null, file varchar not null, row_number bigint,
         tenant_id varchar, error varchar not null, _load_id bigint not null)""",
+    # the customer of each rejected row that names one, so that an erasure (rules §12,
+    # ingest/erasure.py) finds the reject messages quoting that customer's values
+    """create table if not exists raw.import_reject_keys (
+        _load_id bigint not null, row_number bigint not null, tenant_id varchar,
+        customer_id varchar not null)""",
     f"""create table if not exists raw.status_imports (
         tenant_id varchar not null, customer_id varchar, code varchar, email varchar,
         member_status varchar not null, reason varchar, effective_at timestamp,
@@ -538,6 +543,12 @@ def _commit_checked(
         "from checked where _error is not null order by _row_number",
         [source, relative, load_id],
     )
+    if "customer_id" in columns:
+        con.execute(
+            "insert into raw.import_reject_keys select ?, _row_number, tenant_id, customer_id "
+            "from checked where _error is not null and customer_id is not null",
+            [load_id],
+        )
     outcome = "loaded_with_rejects" if bad else "loaded"
     return FileResult(source, relative, total, total - bad, bad, outcome)
 

@@ -140,11 +140,33 @@ def plan_build(con: duckdb.DuckDBPyConnection, fingerprint: str) -> BuildPlan:
         return BuildPlan(fingerprint, True, through, None)
     if last[1] is None:  # built before builds recorded their watermark
         return BuildPlan(fingerprint, False, through, None)
+    if _scrubbed_since(con, last[1]):
+        # an erasure (rules §12, ingest/erasure.py) changed raw rows in place: every model
+        # is rebuilt whole, so no table keeps a copy of an erased value
+        return BuildPlan(fingerprint, True, through, None)
     changed = con.execute(
         "select distinct source from raw.ingest_ledger where load_id > ? order by source",
         [last[1]],
     ).fetchall()
     return BuildPlan(fingerprint, False, through, tuple(name for (name,) in changed))
+
+
+def _scrubbed_since(con: duckdb.DuckDBPyConnection, through_load_id: int) -> bool:
+    """Whether an erasure scrub changed raw rows after the build that read up to
+    ``through_load_id``."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'ops' and table_name = 'erasure_scrubs'"
+    ).fetchone()[0]
+    if not exists:
+        return False
+    return bool(
+        con.execute(
+            "select count(*) from ops.erasure_scrubs where through_load_id > ? "
+            "and rows_changed > 0",
+            [through_load_id],
+        ).fetchone()[0]
+    )
 
 
 def record_build(con: duckdb.DuckDBPyConnection, run_id: str, plan: BuildPlan) -> None:

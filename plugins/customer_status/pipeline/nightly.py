@@ -22,7 +22,7 @@ import duckdb
 from .. import report as night_page
 from ..checks import ChecksFailed, gx_imports, gx_reclassification
 from ..checks.reconciliation import rows_reconcile
-from ..ingest import LoadContext, ingest_landing
+from ..ingest import LoadContext, erasure, ingest_landing
 from ..report import record as run_record
 from ..settings import Paths, resolve_paths, tune
 from . import build as dbt_build
@@ -87,6 +87,9 @@ def ingest(ctx: RunContext) -> dict:
         results = ingest_landing(
             con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at)
         )
+        # rules §12: erased customers' data leaves raw (and earlier artefacts) before
+        # anything reads tonight's rows
+        erasure.apply_erasures(con, paths.work_dir, ctx.run_id)
     new = [r for r in results if r.outcome not in ("skipped", "hidden")]
     hidden = [r.file for r in results if r.outcome == "hidden"]
     summary = {
