@@ -8,6 +8,8 @@
         (--customers FILE | --email-domain D | --where-status S) --reason R --actor A
         [--status S] [--dry-run] [--yes] [--landing DIR] [--warehouse FILE]
     customer-status export --tenant T --out FILE [--warehouse FILE]
+    customer-status forget --tenant T (--customer C | --customers FILE | --email E)
+        --reason R --actor A [--dry-run] [--yes] [--landing DIR] [--warehouse FILE]
     customer-status docs [--warehouse FILE] [--out DIR]
     customer-status explain --tenant T --customer C [--date D] [--warehouse FILE]
     customer-status billing --tenant T [--month YYYY-MM] --out FILE [--warehouse FILE]
@@ -298,6 +300,32 @@ def cmd_action(args: argparse.Namespace) -> int:
         raise UsageError(escape(str(exc))) from exc
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    from . import forget
+    from .bulk import BulkError
+
+    paths = resolve_paths(args.landing, args.warehouse)
+    request = forget.ForgetRequest(
+        tenant=args.tenant,
+        reason=args.reason,
+        actor=args.actor,
+        customer=args.customer,
+        customers_file=Path(args.customers) if args.customers is not None else None,
+        email=args.email,
+    )
+    try:
+        return forget.run(
+            request,
+            paths.landing,
+            paths.warehouse,
+            console=console,
+            dry_run=args.dry_run,
+            yes=args.yes,
+        )
+    except BulkError as exc:
+        raise UsageError(escape(str(exc))) from exc
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .bulk import BulkError
     from .export import export_tenant
@@ -517,6 +545,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     where(p)
     p.set_defaults(func=cmd_action)
+
+    p = sub.add_parser(
+        "forget",
+        help="erase a person on request (rules §12): confirm, write an erasure_requests file",
+        description="Find the person in the published warehouse, show whom, ask, then write "
+        "one erasure_requests landing file: the next night replaces their email, phone, name "
+        "and code everywhere and publishes the erasure in marts.erasures. Lists the landing "
+        "files (yours: never edited) that still hold the person.",
+    )
+    p.add_argument("--tenant", required=True)
+    chosen = p.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--customer", metavar="C", help="one customer id")
+    chosen.add_argument(
+        "--customers",
+        metavar="FILE",
+        help="customer ids: one per line, or a CSV with a customer_id / Customer ID column",
+    )
+    chosen.add_argument("--email", metavar="E", help="every customer with this email address")
+    p.add_argument("--reason", required=True, help="why (kept with the request)")
+    p.add_argument("--actor", required=True, help="who asks (kept with the request)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show whom it would erase, write nothing"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    where(p)
+    p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser(
         "export",

@@ -1,6 +1,7 @@
 """The status spreadsheet: ``customer-status export`` (docs/contract.md "Commands").
 
-One row per customer of the tenant in the published ``marts.customer_status``, ordered by
+One row per customer of the tenant in the published ``marts.customer_status`` (erased
+customers left out, rules §12: ``marts.erasures``), ordered by
 code (customers without one last) then customer id, with the columns a status import reads
 back (docs/contract.md ``status_imports``): ``Code``, ``Name`` (``full_name``), ``Email`` and
 ``Customer Status`` (``Active``/``Inactive`` from ``member_status``). UTF-8 without a BOM,
@@ -60,6 +61,21 @@ class ExportResult:
     guarded_cells: int
 
 
+def _not_erased(con) -> str:
+    """rules §12: an erased customer is left out of exports (``marts.erasures``; a warehouse
+    published before erasures existed has none)."""
+    has = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' "
+        "and table_name = 'erasures'"
+    ).fetchone()[0]
+    if not has:
+        return "true"
+    return (
+        f"customer_id not in (select e.customer_id from marts.erasures e "
+        f"where e.tenant_id = {PUBLISHED_TABLE}.tenant_id)"
+    )
+
+
 def export_tenant(warehouse: Path, tenant: str, out: Path) -> ExportResult:
     """Write the tenant's spreadsheet to ``out`` (atomically: temp file, then os.replace)."""
     tenant = tenant.strip()
@@ -74,7 +90,7 @@ def export_tenant(warehouse: Path, tenant: str, out: Path) -> ExportResult:
             select code, full_name, email, member_status,
                    count(code) over (partition by code) > 1 as shared_code
             from {PUBLISHED_TABLE}
-            where tenant_id = ?
+            where tenant_id = ? and {_not_erased(con)}
             order by code nulls last, customer_id
             """,
             [tenant],

@@ -114,7 +114,9 @@ def test_the_person_leaves_every_raw_table_and_the_equalities_stay(zone):
     ).fetchall()
     email, phone, code, name = versions[0]
     assert re.fullmatch(r"erased-[0-9a-f]{16}@example\.com", email)  # domain kept
-    assert re.fullmatch(r"erased-[0-9a-f]{16}", phone) and re.fullmatch(r"erased-[0-9a-f]{16}", code)
+    assert re.fullmatch(r"erased-[0-9a-f]{16}", phone) and re.fullmatch(
+        r"erased-[0-9a-f]{16}", code
+    )
     assert name is None
     assert versions[1][0] == email and versions[1][2] == code  # stable across versions
     assert versions[1][1] != phone and versions[1][1].startswith("erased-")  # "has a phone"
@@ -199,7 +201,9 @@ def test_a_night_whose_scrub_changed_rows_rebuilds_every_model(landing, tmp_path
     landing.ingest()
     erasure.apply_erasures(con, tmp_path, "night-1")  # no request: nothing
     record_build(con, "night-1", plan_build(con, "v1"))
-    landing.write("orders/o.csv", "tenant_id,order_id,customer_id,created_at\nt1,o1,c3,2026-02-01\n")
+    landing.write(
+        "orders/o.csv", "tenant_id,order_id,customer_id,created_at\nt1,o1,c3,2026-02-01\n"
+    )
     landing.ingest()
     erasure.apply_erasures(con, tmp_path, "night-2")
     assert not plan_build(con, "v1").full_refresh
