@@ -78,7 +78,9 @@ def test_forget_by_email_writes_a_request_per_customer_that_loads(warehouse, lan
         "tenant_id,customer_id,code,email,created_at\nt1,c1,K-1,ann@example.com,2026-01-01\n",
     )
     landing.write("customers/unrelated.csv", "tenant_id,customer_id,created_at\nt1,c3,2026-01-01\n")
-    landing.write("suppressions/s.csv", "tenant_id,kind,value,added_at\nt1,email,ANN@example.com,2026-01-01\n")
+    landing.write(
+        "suppressions/s.csv", "tenant_id,kind,value,added_at\nt1,email,ANN@example.com,2026-01-01\n"
+    )
     code = forget(
         landing.root, warehouse, "--tenant", "t1", "--email", "Ann@Example.com",
         "--reason", "asked by mail", "--actor", "dpo@shop", "--yes",
@@ -190,6 +192,9 @@ def test_no_terminal_and_no_yes_is_refused(warehouse, landing, out):
 
 def test_export_leaves_erased_customers_out(warehouse, tmp_path, out):
     path = tmp_path / "sheet.csv"
-    assert cli.main(["export", "--tenant", "t1", "--out", str(path), "--warehouse", str(warehouse)]) == 0
+    assert (
+        cli.main(["export", "--tenant", "t1", "--out", str(path), "--warehouse", str(warehouse)])
+        == 0
+    )
     codes = [row[0] for row in read_csv(path)[1:]]
     assert codes == ["K-1", "K-2", "K-3"]  # c4 is erased

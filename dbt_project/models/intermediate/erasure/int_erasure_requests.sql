@@ -70,13 +70,10 @@ checked as (
 ranked as (
     select
         checked.*,
-        case
-            when rejection_reason is null
-                then row_number() over (
-                    partition by tenant_id, customer_id, rejection_reason is null
-                    order by requested_at, request_id
-                )
-        end as request_rank
+        row_number() over (
+            partition by tenant_id, customer_id, rejection_reason is null
+            order by requested_at, request_id
+        ) as request_rank
     from checked
 ),
 
