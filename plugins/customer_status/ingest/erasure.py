@@ -21,8 +21,10 @@ import checks read anything, every night:
   - ``erased-<16 hex>`` for a phone (``can_sms`` on earlier days: "has a phone") and a code
     (status-import rows keyed by Code and customers sharing the code keep matching).
 
-  The hex is HMAC-SHA256 of (tenant, kind, value) under a secret key: a plain hash of an
-  email could be reversed by hashing guessed addresses. The key is
+  The hex is SHA-256 of (secret key, tenant, kind, value): a plain hash of an email could
+  be reversed by hashing guessed addresses. DuckDB computes the same, so a value that lands
+  later (another customer with the erased address, a blocklist entry, an import row) is
+  recognised by its pseudonym and scrubbed the same way: no clear value is ever kept. The key is
   ``CUSTOMER_STATUS_ERASURE_KEY`` when set (the same for every work area: rebuilds in a new
   work area then give the same pseudonyms), else a random key created once and kept in the
   work file (``ops.erasure_key``), which readers of the published warehouse never see.
@@ -44,7 +46,6 @@ mart table keeps a copy of a value.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import html
 import json
 import logging
@@ -72,6 +73,7 @@ BINARY_SUFFIXES = (".duckdb", ".db", ".wal", ".sqlite", ".png", ".jpg", ".gz", "
 DDL = """
 create schema if not exists ops;
 create table if not exists ops.erasure_key (key varchar not null);
+create table if not exists ops.erasure_checked (through_load_id bigint);
 create table if not exists ops.erasure_scrubs (
     run_id varchar, scrubbed_at timestamp, through_load_id bigint, customers bigint,
     rows_changed bigint, files_changed bigint);
@@ -105,32 +107,56 @@ class ScrubResult:
         }
 
 
-def erasure_key(con: duckdb.DuckDBPyConnection) -> bytes:
+def erasure_key(con: duckdb.DuckDBPyConnection) -> str:
     """The secret the pseudonyms are computed with (see the module's docstring)."""
     configured = os.environ.get(KEY_ENV, "").strip()
     if configured:
-        return configured.encode()
+        return configured
     row = con.execute("select key from ops.erasure_key limit 1").fetchone()
     if row is None:
         row = (secrets.token_hex(32),)
         con.execute("insert into ops.erasure_key values (?)", [row[0]])
-    return row[0].encode()
+    return row[0]
 
 
-def pseudonym(key: bytes, tenant_id: str, kind: str, value: str) -> str | None:
-    """The stable stand-in for ``value`` (an email keeps its domain); None for a name."""
+SEPARATOR = "\x1f"  # between the parts hashed: key, tenant, kind, value
+
+
+def pseudonym(key: str, tenant_id: str, kind: str, value: str) -> str | None:
+    """The stable stand-in for ``value`` (an email keeps its domain); None for a name.
+    The same as ``pseudonym_sql`` computes in DuckDB."""
     if kind == "full_name":
         return None
-    digest = hmac.new(key, f"{tenant_id}\0{kind}\0{value}".encode(), hashlib.sha256)
-    hexed = PREFIX + digest.hexdigest()[:16]
+    message = SEPARATOR.join((key, tenant_id, kind, value)).encode()
+    hexed = PREFIX + hashlib.sha256(message).hexdigest()[:16]
     if kind == "email" and "@" in value:
         return f"{hexed}@{value.rsplit('@', 1)[1]}"
     return hexed
 
 
-def _changes(con, sql: str, params: list | None = None) -> int:
+def pseudonym_sql(kind: str, column: str, tenant: str) -> str:
+    """SQL for ``pseudonym`` of ``column`` (the key is the statement's parameter ``$key``):
+    a secret-prefixed SHA-256 that DuckDB computes itself, so that a scrub compares every
+    value of a big table with the erased ones without reading the table out."""
+    digest = (
+        f"left(sha256($key || chr(31) || {tenant} || chr(31) || '{kind}' || chr(31) || "
+        f"{column}), 16)"
+    )
+    if kind != "email":
+        return f"('{PREFIX}' || {digest})"
+    return (
+        f"(case when contains({column}, '@') then '{PREFIX}' || {digest} || '@' || "
+        f"regexp_extract({column}, '@([^@]*)$', 1) else '{PREFIX}' || {digest} end)"
+    )
+
+
+def _changes(con, sql: str, params: dict | list | None = None) -> int:
     row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _not_scrubbed(column: str) -> str:
+    return f"not regexp_full_match({column}, '{PSEUDONYM.pattern[1:-1]}')"
 
 
 def apply_erasures(
@@ -139,13 +165,49 @@ def apply_erasures(
     """Scrub the raw tables (and, when something changed, the work area's artefacts)."""
     con.execute(DDL)
     result = ScrubResult()
+    through = _changes(con, "select coalesce(max(load_id), -1) from raw.ingest_ledger")
+    checked = _changes(con, "select coalesce(max(through_load_id), -1) from ops.erasure_checked")
     erased = con.execute(ERASED).fetchall()
     result.customers = len(erased)
-    if not erased:
-        return result
-    con.execute("create or replace temp table erased_customers as " + ERASED)
+    mapping: list[tuple] = []
+    if erased:
+        key = erasure_key(con)
+        con.execute("create or replace temp table erased_customers as " + ERASED)
+        mapping = _originals(con, key)
+        con.begin()
+        try:
+            result.rows_changed = _scrub_tables(con, key, mapping, checked)
+            if result.rows_changed:
+                con.execute(
+                    "insert into ops.erasure_scrubs values "
+                    "(?, current_timestamp::timestamp, ?, ?, ?, 0)",
+                    [run_id, through, result.customers, result.rows_changed],
+                )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        con.execute("drop table if exists erased_customers")
+        con.execute("drop table if exists erased_keys")
+    con.execute("delete from ops.erasure_checked")
+    con.execute("insert into ops.erasure_checked values (?)", [through])
+    if result.rows_changed and work_dir is not None and mapping:
+        result.files_changed = scrub_artefacts(work_dir, _text_replacements(mapping))
+        con.execute(
+            "update ops.erasure_scrubs set files_changed = ? where run_id = ? "
+            "and scrubbed_at = (select max(scrubbed_at) from ops.erasure_scrubs where run_id = ?)",
+            [len(result.files_changed), run_id, run_id],
+        )
+    if result.rows_changed:
+        log.info("erasure (rules §12): %s", result.as_dict(), extra={"summary": True})
+    return result
+
+
+def _originals(con, key: str) -> list[tuple]:
+    """(tenant, kind, value, pseudonym) of every value still in clear in an erased
+    customer's own rows (a new erasure, or rows of the customer that landed again)."""
     values = con.execute(
-        """
+        f"""
         with own as (
             select c.* from raw.customers c
             join erased_customers e using (tenant_id, customer_id)
@@ -156,109 +218,85 @@ def apply_erasures(
             select tenant_id, 'code', code from own union all
             select tenant_id, 'full_name', full_name from own
         ) as v
-        where value is not null
+        where value is not null and (kind = 'full_name' or {_not_scrubbed("value")})
         order by all
         """
     ).fetchall()
-    values = [
-        (t, kind, v) for t, kind, v in values if kind == "full_name" or not PSEUDONYM.match(v)
-    ]
-    if not values:
-        return result
-    key = erasure_key(con)
-    mapping = [(t, kind, v, pseudonym(key, t, kind, v)) for t, kind, v in values]
-    con.execute(
-        "create or replace temp table erasure_map "
-        "(tenant_id varchar, kind varchar, value varchar, pseudonym varchar)"
+    return [(t, kind, v, pseudonym(key, t, kind, v)) for t, kind, v in values]
+
+
+# values compared with the erased customers' pseudonyms: (table, column, kind, condition)
+SHARED_VALUES = (
+    ("customers", "email", "email", ""),
+    ("customers", "code", "code", ""),
+    ("suppressions", "value", "email", "and t.kind = 'email'"),
+    ("status_imports", "email", "email", ""),
+    ("status_imports", "code", "code", ""),
+)
+QUOTED_VALUE = "'''[^'']*'''"  # a value quoted in a reject message, as SQL text
+ERASED_QUOTE = "'''[erased]'''"
+
+
+def _own_rows_sql() -> str:
+    sets = ", ".join(
+        f"{c} = case when {_not_scrubbed(c)} then {pseudonym_sql(c, c, 'c.tenant_id')} else {c} end"
+        for c in ("email", "phone", "code")
     )
-    con.executemany("insert into erasure_map values (?, ?, ?, ?)", mapping)
-    con.begin()
-    try:
-        result.rows_changed = _scrub_tables(con)
-        if result.rows_changed:
-            through = _changes(con, "select max(load_id) from raw.ingest_ledger")
-            con.execute(
-                "insert into ops.erasure_scrubs values "
-                "(?, current_timestamp::timestamp, ?, ?, ?, 0)",
-                [run_id, through, result.customers, result.rows_changed],
-            )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    if result.rows_changed and work_dir is not None:
-        replacements = _text_replacements(mapping)
-        result.files_changed = scrub_artefacts(work_dir, replacements)
-        con.execute(
-            "update ops.erasure_scrubs set files_changed = ? where run_id = ? "
-            "and scrubbed_at = (select max(scrubbed_at) from ops.erasure_scrubs where run_id = ?)",
-            [len(result.files_changed), run_id, run_id],
-        )
-    con.execute("drop table if exists erasure_map")
-    con.execute("drop table if exists erased_customers")
-    log.info("erasure (rules §12): %s", result.as_dict(), extra={"summary": True})
-    return result
-
-
-def _map(kind: str, column: str, alias: str) -> str:
-    """The pseudonym of ``alias.column`` (kind ``kind``), or the value when not erased."""
-    return (
-        f"coalesce((select m.pseudonym from erasure_map m where m.kind = '{kind}' "
-        f"and m.tenant_id = {alias}.tenant_id and m.value = {alias}.{column}), {alias}.{column})"
+    in_clear = " or ".join(
+        f"({c} is not null and {_not_scrubbed(c)})" for c in ("email", "phone", "code")
     )
-
-
-def _in_map(kind: str, column: str, alias: str) -> str:
-    return (
-        f"exists (select 1 from erasure_map m where m.kind = '{kind}' "
-        f"and m.tenant_id = {alias}.tenant_id and m.value = {alias}.{column})"
-    )
-
-
-def _scrub_tables(con) -> int:
-    changed = 0
-    # the erased customers' own rows: all four values
-    changed += _changes(
-        con,
-        f"""update raw.customers as c set
-            email = {_map("email", "email", "c")}, phone = {_map("phone", "phone", "c")},
-            code = {_map("code", "code", "c")}, full_name = null
+    return f"""update raw.customers as c set {sets}, full_name = null
         where exists (select 1 from erased_customers e
                       where e.tenant_id = c.tenant_id and e.customer_id = c.customer_id)
-          and (full_name is not null or {_in_map("email", "email", "c")}
-               or {_in_map("phone", "phone", "c")} or {_in_map("code", "code", "c")})""",
+          and (full_name is not null or {in_clear})"""
+
+
+def _scrub_tables(con, key: str, mapping: list[tuple], checked: int) -> int:
+    # the erased customers' own rows: all four values
+    changed = _changes(con, _own_rows_sql(), {"key": key})
+    # the same email or code anywhere else in the tenant: another customer sharing it, a
+    # blocklist entry, a status-import row keyed by it, whenever it landed (so that matches
+    # stay matches, and nights that scrubbed as rows came give a rebuild's rows). Compared by
+    # pseudonym: no clear value is kept to compare with. Only rows loaded since the last
+    # check, unless tonight's erased rows changed (then every row of the tenants).
+    con.execute(
+        """create or replace temp table erased_keys as
+        select distinct c.tenant_id, 'email' as kind, c.email as pseudonym
+        from raw.customers c join erased_customers e using (tenant_id, customer_id)
+        where c.email is not null
+        union
+        select distinct c.tenant_id, 'code', c.code
+        from raw.customers c join erased_customers e using (tenant_id, customer_id)
+        where c.code is not null"""
     )
-    # the same email or code elsewhere in the tenant: another customer sharing it, a
-    # blocklist entry, a status-import row keyed by it (so that matches stay matches)
-    for table, column, kind, extra in (
-        ("customers", "email", "email", ""),
-        ("customers", "code", "code", ""),
-        ("suppressions", "value", "email", "and t.kind = 'email'"),
-        ("status_imports", "email", "email", ""),
-        ("status_imports", "code", "code", ""),
-    ):
+    since = -1 if changed else checked
+    for table, column, kind, extra in SHARED_VALUES:
+        value = f"t.{column}"
         changed += _changes(
             con,
-            f"update raw.{table} as t set {column} = {_map(kind, column, 't')} "
-            f"where {_in_map(kind, column, 't')} {extra}",
+            f"""update raw.{table} as t set {column} = {pseudonym_sql(kind, column, "t.tenant_id")}
+            where t._load_id > $since {extra}
+              and {value} is not null and {_not_scrubbed(value)}
+              and t.tenant_id in (select tenant_id from erased_keys)
+              and exists (select 1 from erased_keys k
+                          where k.tenant_id = t.tenant_id and k.kind = '{kind}'
+                            and k.pseudonym = {pseudonym_sql(kind, value, "t.tenant_id")})""",
+            {"key": key, "since": since},
         )
     # a rejected row of an erased customer: every value it quotes
     changed += _changes(
         con,
-        """update raw.import_rejects as r
-        set error = regexp_replace(error, '''[^'']*''', '''[erased]''', 'g')
+        f"""update raw.import_rejects as r
+        set error = regexp_replace(error, {QUOTED_VALUE}, {ERASED_QUOTE}, 'g')
         where exists (
             select 1 from raw.import_reject_keys k join erased_customers e
                 on e.tenant_id = k.tenant_id and e.customer_id = k.customer_id
             where k._load_id = r._load_id and k.row_number = r.row_number)
-          and error <> regexp_replace(error, '''[^'']*''', '''[erased]''', 'g')""",
+          and error <> regexp_replace(error, {QUOTED_VALUE}, {ERASED_QUOTE}, 'g')""",
     )
     # any message quoting a value (whole, or cut at 60 characters as the rules quote it)
-    for value, replacement in _text_replacements(
-        con.execute("select tenant_id, kind, value, pseudonym from erasure_map").fetchall(),
-        escaped=False,
-    ):
-        pattern = "(?i)" + _re2_escape(value)
+    for text, replacement in _text_replacements(mapping, escaped=False):
+        pattern = "(?i)" + _re2_escape(text)
         for table, column in (("import_rejects", "error"), ("ingest_ledger", "message")):
             changed += _changes(
                 con,
