@@ -169,7 +169,7 @@ def _record_unreported(paths: Paths, night: Night) -> None:
     from . import publish as publishing
 
     with nightly.work_db(paths) as con:
-        con.execute(runs.DDL)
+        runs.ensure(con)
         row = runs.get(con, night.run_id)
         if row and (row["outcome"] == "published" or row["failed_step"]):
             return
