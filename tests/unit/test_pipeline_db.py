@@ -247,6 +247,19 @@ def test_nothing_calls_the_deprecated_utc_clock():
     assert calls == []
 
 
+def test_the_pipeline_has_one_clock():
+    """The package reads the wall clock through pipeline_db only (one place to freeze it)."""
+    calls = [
+        f"{path.relative_to(PROJECT_ROOT)}:{n}"
+        for folder in ("plugins", "dags")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+        if path.name != "pipeline_db.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bdatetime\.(now|utcnow|today)\(|\bdate\.today\(", line)
+    ]
+    assert calls == []
+
+
 def test_every_duckdb_file_is_opened_through_the_helper():
     """One way to open a DuckDB file, with the project's settings (the demo's printed
     one-liner for a person to paste is text, not a call)."""

@@ -7,10 +7,10 @@ from disk on a machine without network.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
+from .. import pipeline_db
 from ..seeds import headline_statuses
 from .data import CHART_DAYS, NightView, TenantView
 
@@ -237,7 +237,7 @@ def render(view: NightView, record: dict) -> str:
         parts.append(charts.html(_timings(stages), "stage timings"))
     parts.append("<h2>Checks</h2>" + _checks(record.get("checks", [])))
 
-    written = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    written = pipeline_db.utc_now().strftime("%Y-%m-%d %H:%M:%S UTC")
     parts.append(f'<p class="muted">Written {written}.</p>')
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
