@@ -236,39 +236,30 @@ def test_run_log_times_come_without_deprecation_warnings(con):
     assert finished.microsecond == 0
 
 
-def test_nothing_calls_the_deprecated_utc_clock():
-    calls = [
+def lines_matching(pattern: str, folders=("plugins", "dags"), unless: str = "") -> list[str]:
+    """``path:line`` of every line of the folders' Python (pipeline_db.py aside) that matches
+    ``pattern`` and does not contain ``unless``."""
+    return [
         f"{path.relative_to(PROJECT_ROOT)}:{n}"
-        for folder in ("plugins", "dags", "benchmarks")
+        for folder in folders
         for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+        if path.name != "pipeline_db.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\bdatetime\.(utcnow|utcfromtimestamp)\(", line)
+        if re.search(pattern, line) and not (unless and unless in line)
     ]
-    assert calls == []
+
+
+def test_nothing_calls_the_deprecated_utc_clock():
+    deprecated = r"\bdatetime\.(utcnow|utcfromtimestamp)\("
+    assert lines_matching(deprecated, ("plugins", "dags", "benchmarks")) == []
 
 
 def test_the_pipeline_has_one_clock():
     """The package reads the wall clock through pipeline_db only (one place to freeze it)."""
-    calls = [
-        f"{path.relative_to(PROJECT_ROOT)}:{n}"
-        for folder in ("plugins", "dags")
-        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
-        if path.name != "pipeline_db.py"
-        for n, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\bdatetime\.(now|utcnow|today)\(|\bdate\.today\(", line)
-    ]
-    assert calls == []
+    assert lines_matching(r"\bdatetime\.(now|utcnow|today)\(|\bdate\.today\(") == []
 
 
 def test_every_duckdb_file_is_opened_through_the_helper():
     """One way to open a DuckDB file, with the project's settings (the demo's printed
     one-liner for a person to paste is text, not a call)."""
-    calls = [
-        f"{path.relative_to(PROJECT_ROOT)}:{n}"
-        for folder in ("plugins", "dags")
-        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
-        if path.name != "pipeline_db.py"
-        for n, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\bduckdb\.connect\(", line) and "try: {python} -c" not in line
-    ]
-    assert calls == []
+    assert lines_matching(r"\bduckdb\.connect\(", unless="try: {python} -c") == []
