@@ -12,6 +12,7 @@ seeds (``customer_status.seeds``), as ``bulk.py`` does; none keeps its own copy.
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 from pathlib import Path
 
@@ -88,3 +89,21 @@ def test_no_literal_status_list_in_python():
         for hit in _literal_status_lists(path, statuses)
     ]
     assert found == []
+
+
+def test_the_import_suites_allow_exactly_the_sources_values():
+    """The import suites are versioned JSON (expectations/), so their value sets repeat the
+    sources' enums, the account statuses among them: a status added to the seed must be
+    added to ``expectations/status_labels.json`` too, or the night's import check fails."""
+    from customer_status.checks import gx_imports
+
+    for name, source in SOURCES.items():
+        suite = json.loads((gx_imports.SUITES / f"{name}.json").read_text())
+        in_set = {
+            e["kwargs"]["column"]: tuple(e["kwargs"]["value_set"])
+            for e in suite["expectations"]
+            if e["type"] == "expect_column_values_to_be_in_set"
+        }
+        for column in source.columns:
+            if column.kind == "enum":
+                assert in_set[column.name] == column.values, (name, column.name)
