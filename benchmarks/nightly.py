@@ -50,7 +50,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from customer_status.ingest.sources import LOAD_ORDER
-from customer_status.settings import duckdb_memory_limit, tune
+from customer_status.pipeline_db import tune
+from customer_status.settings import duckdb_memory_limit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -41,6 +41,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from . import pipeline_db
 from .ingest.sources import SOURCES
 from .seeds import account_statuses, headline_statuses
 
@@ -63,7 +64,7 @@ class BulkError(Exception):
 
 def utcnow() -> datetime:
     """The wall clock (UTC); tests replace it."""
-    return datetime.now(UTC)
+    return pipeline_db.utc_now()
 
 
 # --- the published warehouse --------------------------------------------------------------
@@ -77,7 +78,7 @@ def open_published(warehouse: Path) -> duckdb.DuckDBPyConnection:
             "first (or set --warehouse / CUSTOMER_STATUS_WAREHOUSE)"
         )
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = pipeline_db.connect(warehouse, read_only=True)
     except duckdb.Error as exc:
         raise BulkError(f"cannot open the published warehouse {warehouse}: {exc}") from exc
     found = con.execute(

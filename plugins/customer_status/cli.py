@@ -422,9 +422,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _print_demo_results(paths: Paths) -> None:
-    import duckdb
+    from .pipeline_db import connect
 
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect(paths.warehouse, read_only=True) as con:
         tables = con.execute(
             "select table_name, estimated_size from duckdb_tables() "
             "where schema_name = 'marts' order by table_name"

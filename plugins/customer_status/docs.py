@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from . import pipeline_db
 from .pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
 from .settings import Paths
 
@@ -54,7 +55,7 @@ def _last_as_of_date(paths: Paths) -> str:
             f"no night has run for {paths.warehouse} yet (no work area at {paths.work_dir}): "
             "run `customer-status run --date D` first"
         )
-    with duckdb.connect(str(paths.work_db), read_only=True) as con:
+    with pipeline_db.connect(paths.work_db, read_only=True) as con:
         try:
             row = con.execute(
                 "select max(as_of_date) from ops.pipeline_runs where as_of_date is not null"

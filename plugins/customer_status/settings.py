@@ -30,16 +30,6 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("CUSTOMER_STATUS_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
-def tune(con):
-    """Session settings for every DuckDB connection of a run: UTC, and the memory limit.
-
-    Set with SET, not as connect-time config: a process may open a file only with one
-    configuration (docs/stack-notes.md)."""
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-    return con
-
-
 def _project_dir(env: str, name: str) -> Path:
     return Path(os.environ.get(env) or PROJECT_ROOT / name).resolve()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from customer_status import pipeline_db
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.pipeline import build
 from customer_status.pipeline.build import BuildPlan, plan_build, record_build
@@ -81,7 +82,7 @@ def test_changed_project_or_operator_forces_a_full_refresh(con, monkeypatch):
 def test_build_recorded_before_watermarks_rebuilds_everything(con):
     """A warehouse whose last build predates `through_load_id` cannot tell what is new."""
     land(con, 1, "orders")
-    con.execute(build.BUILDS_DDL)
+    pipeline_db.ensure(con, pipeline_db.DBT_BUILDS)
     con.execute(
         "insert into ops.dbt_builds (run_id, built_at, fingerprint, full_refresh) "
         "values ('old', current_timestamp::timestamp, 'v1', false)"

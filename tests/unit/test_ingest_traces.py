@@ -41,7 +41,7 @@ def ledger(landing, file: str) -> list[tuple]:
 
 
 def reconcile(landing):
-    landing.db.execute(runs.DDL)
+    runs.ensure(landing.db)
     return rows_reconcile(landing.db)[0]
 
 

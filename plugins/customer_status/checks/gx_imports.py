@@ -14,8 +14,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
+from .. import pipeline_db
 from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
 from ..settings import resolve_paths
@@ -42,7 +41,7 @@ CLOCK_TOLERANCE = timedelta(hours=1)
 def unpublished_loads(work_db: Path) -> dict[str, list[int]]:
     """Load ids per source of the files no published night has been checked with yet
     (this run's, and those of earlier runs that failed after loading)."""
-    with duckdb.connect(str(work_db), read_only=True) as con:
+    with pipeline_db.connect(work_db, read_only=True) as con:
         rows = con.execute(
             f"select source, list(load_id order by load_id) from ({UNPUBLISHED_LOADS}) "
             "where rows_loaded > 0 group by source order by source"

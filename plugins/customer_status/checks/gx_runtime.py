@@ -73,7 +73,7 @@ def work_datasource(context, work_db: Path, name: str = "work"):
 
 def engine_kwargs() -> dict:
     """SQLAlchemy engine arguments of GX's DuckDB connections: the run's DuckDB settings
-    (``settings.tune``) as connect-time config."""
+    (``pipeline_db.tune``) as connect-time config."""
     return {
         "connect_args": {"config": {"memory_limit": duckdb_memory_limit()}},
     }

@@ -57,6 +57,8 @@ from pathlib import Path
 
 import duckdb
 
+from .. import pipeline_db
+
 log = logging.getLogger(__name__)
 
 KEY_ENV = "CUSTOMER_STATUS_ERASURE_KEY"
@@ -69,18 +71,6 @@ QUOTED_LENGTH = 60  # the ingest rules quote at most this many characters of a v
 ARTEFACT_FOLDERS = ("runs", "gx", "dbt", "airflow")
 ARTEFACT_MAX_BYTES = 256 * 1024 * 1024
 BINARY_SUFFIXES = (".duckdb", ".db", ".wal", ".sqlite", ".png", ".jpg", ".gz", ".zip")
-
-DDL = """
-create schema if not exists ops;
-create table if not exists ops.erasure_key (key varchar not null);
-create table if not exists ops.erasure_checked (through_load_id bigint);
-create table if not exists ops.erasure_scrubs (
-    run_id varchar, scrubbed_at timestamp, through_load_id bigint, customers bigint,
-    rows_changed bigint, files_changed bigint);
-create table if not exists raw.import_reject_keys (
-    _load_id bigint not null, row_number bigint not null, tenant_id varchar,
-    customer_id varchar not null);
-"""
 
 # the customers whose data goes: named by a request and known to raw.customers
 ERASED = """
@@ -163,7 +153,7 @@ def apply_erasures(
     con: duckdb.DuckDBPyConnection, work_dir: Path | None, run_id: str
 ) -> ScrubResult:
     """Scrub the raw tables (and, when something changed, the work area's artefacts)."""
-    con.execute(DDL)
+    pipeline_db.ensure(con, *pipeline_db.ERASURE_TABLES)
     result = ScrubResult()
     through = _changes(con, "select coalesce(max(load_id), -1) from raw.ingest_ledger")
     checked = _changes(con, "select coalesce(max(through_load_id), -1) from ops.erasure_checked")

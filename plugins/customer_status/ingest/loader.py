@@ -37,6 +37,8 @@ from pathlib import Path
 
 import duckdb
 
+from .. import pipeline_db
+from ..pipeline_db import META_COLUMNS, quote_ident
 from ..seeds import tenant_default
 from . import rules
 from .readers import (
@@ -45,7 +47,6 @@ from .readers import (
     FileRejected,
     ReadStats,
     drop_batch,
-    quote_ident,
     read_batch,
 )
 from .sources import (
@@ -67,37 +68,6 @@ def default_max_reject_ratio() -> float:
     return float(tenant_default("max_reject_ratio"))
 
 
-META_COLUMNS = "_source_file varchar, _row_number bigint, _load_id bigint"
-
-DDL = [
-    "create schema if not exists raw",
-    """create table if not exists raw.ingest_ledger (
-        load_id bigint primary key, source varchar not null, file varchar not null,
-        sha256 varchar not null, bytes bigint not null, rows_in_file bigint not null,
-        rows_loaded bigint not null, rows_rejected bigint not null, outcome varchar not null,
-        message varchar, run_id varchar, as_of_date date, loaded_at timestamp not null)""",
-    # what each ledger row's file means and how many rows it physically has: beside the
-    # ledger, so the ledger's shape (and every insert into it) stays as it was
-    # (``by_settings``: a whole-file verdict that tenant settings decided, the
-    # max_reject_ratio, so new settings can change it)
-    """create table if not exists raw.ingest_ledger_meaning (
-        load_id bigint primary key, meaning varchar, physical_rows bigint,
-        by_settings boolean not null default false)""",
-    """create table if not exists raw.import_rejects (
-        source varchar not null, file varchar not null, row_number bigint,
-        tenant_id varchar, error varchar not null, _load_id bigint not null)""",
-    # the customer of each rejected row that names one, so that an erasure (rules §12,
-    # ingest/erasure.py) finds the reject messages quoting that customer's values
-    """create table if not exists raw.import_reject_keys (
-        _load_id bigint not null, row_number bigint not null, tenant_id varchar,
-        customer_id varchar not null)""",
-    f"""create table if not exists raw.status_imports (
-        tenant_id varchar not null, customer_id varchar, code varchar, email varchar,
-        member_status varchar not null, reason varchar, effective_at timestamp,
-        loaded_for_as_of_date date not null, {META_COLUMNS})""",
-]
-
-
 def raw_table_ddl(source: Source) -> str:
     cols = ", ".join(f"{quote_ident(c.name)} {c.sql_type}" for c in source.columns)
     return f"create table if not exists raw.{source.name} ({cols}, {META_COLUMNS})"
@@ -115,8 +85,7 @@ LOADED_OUTCOMES = ("loaded", "loaded_with_rejects")
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        con.execute(statement)
+    pipeline_db.ensure(con, *pipeline_db.INGEST_TABLES)
     _migrate_ledger(con)
     for source in SOURCES.values():
         con.execute(raw_table_ddl(source))
@@ -612,7 +581,7 @@ def _record_ledger(
             result.message,
             ctx.run_id,
             ctx.as_of_date,
-            datetime.utcnow().replace(microsecond=0),
+            pipeline_db.utc_timestamp(),
         ],
     )
     con.execute(

@@ -24,6 +24,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..pipeline_db import quote_ident, quote_literal
+
 CHUNK_ROWS = 100_000
 SUPPORTED = (".csv", ".parquet", ".jsonl")
 # the internal columns of ``batch`` (a landing column name never contains ':')
@@ -54,14 +56,6 @@ class FileRejected(Exception):
 
 def normalise(name: str) -> str:
     return name.replace("\ufeff", "").strip().lower()
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def drop_batch(con: duckdb.DuckDBPyConnection) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .readers import READ_ERROR, ROW_NUMBER, quote_ident, quote_literal
+from ..pipeline_db import quote_ident, quote_literal
+from .readers import READ_ERROR, ROW_NUMBER
 from .sources import Column, Source
 
 TRUE_WORDS = ("true", "1", "yes", "t", "y")

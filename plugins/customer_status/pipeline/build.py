@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import pipeline_db
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,6 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     }
 
 
-BUILDS_DDL = """
-create schema if not exists ops;
-create table if not exists ops.dbt_builds (
-    run_id varchar, built_at timestamp, fingerprint varchar, full_refresh boolean
-);
-alter table ops.dbt_builds add column if not exists through_load_id bigint;
-"""
 FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
 # landing sources that change without a file of their own: any new file adds to them
 LEDGER_SOURCES = ("ingest_ledger", "import_rejects")
@@ -130,7 +124,7 @@ def plan_build(con: duckdb.DuckDBPyConnection, fingerprint: str) -> BuildPlan:
 
     A full refresh when the project changed (or none ran yet, or the operator asked for it);
     otherwise the landing sources with files loaded or rejected since that build."""
-    con.execute(BUILDS_DDL)
+    pipeline_db.ensure(con, pipeline_db.DBT_BUILDS)
     through = con.execute("select coalesce(max(load_id), -1) from raw.ingest_ledger").fetchone()[0]
     last = con.execute(
         "select fingerprint, through_load_id from ops.dbt_builds order by built_at desc limit 1"
@@ -172,7 +166,7 @@ def _scrubbed_since(con: duckdb.DuckDBPyConnection, through_load_id: int) -> boo
 def record_build(con: duckdb.DuckDBPyConnection, run_id: str, plan: BuildPlan) -> None:
     """A successful build of ``plan`` (project fingerprint and ledger watermark taken before
     it ran)."""
-    con.execute(BUILDS_DDL)
+    pipeline_db.ensure(con, pipeline_db.DBT_BUILDS)
     con.execute(
         """insert into ops.dbt_builds (run_id, built_at, fingerprint, full_refresh, through_load_id)
         values (?, current_timestamp::timestamp, ?, ?, ?)""",

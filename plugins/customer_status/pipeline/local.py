@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
+from .. import pipeline_db
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
@@ -113,13 +114,13 @@ def exclusive_run(paths: Paths) -> Iterator[None]:
                 _holder(fd),
                 paths.work_dir,
             )
-            waited = datetime.now(UTC)
+            waited = pipeline_db.utc_now()
             fcntl.flock(fd, fcntl.LOCK_EX)
             log.warning(
                 "the other run finished: starting after %.0fs of waiting",
-                (datetime.now(UTC) - waited).total_seconds(),
+                (pipeline_db.utc_now() - waited).total_seconds(),
             )
-        since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        since = pipeline_db.utc_now().strftime("%Y-%m-%d %H:%M:%S UTC")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"since {since}, pid {os.getpid()}\n".encode(), 0)
         yield
@@ -169,7 +170,7 @@ def _record_unreported(paths: Paths, night: Night) -> None:
     from . import publish as publishing
 
     with nightly.work_db(paths) as con:
-        con.execute(runs.DDL)
+        runs.ensure(con)
         row = runs.get(con, night.run_id)
         if row and (row["outcome"] == "published" or row["failed_step"]):
             return
@@ -218,7 +219,7 @@ def _run_one(paths: Paths, dag, as_of: date, accept_swing: bool) -> Night:
         )
     except Exception as exc:  # Airflow itself failed: say so, never a bare traceback
         log.exception("Airflow could not run the DAG for %s", as_of)
-        run_id = f"failed__{as_of.isoformat()}__{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        run_id = f"failed__{as_of.isoformat()}__{pipeline_db.utc_now():%Y%m%dT%H%M%S}"
         night = Night(as_of, "error", run_id, f"Airflow failed: {type(exc).__name__}: {exc}"[:4000])
         _record_unreported(paths, night)
         return night

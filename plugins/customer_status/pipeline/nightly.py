@@ -15,16 +15,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime
 
 import duckdb
 
+from .. import pipeline_db
 from .. import report as night_page
 from ..checks import ChecksFailed, gx_imports, gx_reclassification
 from ..checks.reconciliation import rows_reconcile
 from ..ingest import LoadContext, erasure, ingest_landing
 from ..report import record as run_record
-from ..settings import Paths, resolve_paths, tune
+from ..settings import Paths, resolve_paths
 from . import build as dbt_build
 from . import night_report, published, runs
 from . import publish as publishing
@@ -38,7 +38,7 @@ def work_db(paths: Paths) -> Iterator[duckdb.DuckDBPyConnection]:
     """The working DuckDB file, opened for writing by this step only."""
     paths.work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(paths.work_db))
+        con = pipeline_db.connect(paths.work_db)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise RuntimeError(
@@ -47,7 +47,7 @@ def work_db(paths: Paths) -> Iterator[duckdb.DuckDBPyConnection]:
             ) from exc
         raise
     try:
-        yield tune(con)
+        yield con
     finally:
         con.close()
 
@@ -217,7 +217,7 @@ def record_failure(ctx: RunContext) -> str:
     """
     paths = ctx.paths
     with work_db(paths) as con:
-        con.execute(runs.DDL)
+        runs.ensure(con)
         run = runs.get(con, ctx.run_id)
         if run is None:
             runs.begin(con, ctx)
@@ -250,7 +250,7 @@ def new_context(run_id: str, as_of_date, accept_swing: bool = False) -> RunConte
     return RunContext(
         run_id=run_id,
         as_of_date=as_of_date,
-        started_at=datetime.utcnow().replace(microsecond=0),
+        started_at=pipeline_db.utc_timestamp(),
         accept_swing=accept_swing,
     )
 
@@ -258,5 +258,5 @@ def new_context(run_id: str, as_of_date, accept_swing: bool = False) -> RunConte
 def run_outcome(run_id: str, paths: Paths | None = None) -> dict | None:
     """The run log row of ``run_id`` (for the command line after a run)."""
     with work_db(paths or resolve_paths()) as con:
-        con.execute(runs.DDL)
+        runs.ensure(con)
         return runs.get(con, run_id)

@@ -15,13 +15,13 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from ..ingest.readers import quote_ident, quote_literal
-from ..settings import Paths, tune
+from .. import pipeline_db
+from ..pipeline_db import quote_ident, quote_literal
+from ..settings import Paths
 from . import published
 from .runs import PUBLISHED_COLUMNS
 
@@ -74,7 +74,7 @@ def _copy_run_log(con: duckdb.DuckDBPyConnection, publishing_run: str | None = N
         "  case when run_id = $run then $now else finished_at end as finished_at)"
         f" from (select {PUBLISHED_COLUMNS} from work.ops.pipeline_runs)"
         " order by started_at, run_id",
-        {"run": publishing_run, "now": datetime.utcnow().replace(microsecond=0)},
+        {"run": publishing_run, "now": pipeline_db.utc_timestamp()},
     )
 
 
@@ -88,8 +88,7 @@ def _next_warehouse(paths: Paths, from_current: bool) -> Iterator[duckdb.DuckDBP
     try:
         if from_current and paths.warehouse.exists():
             shutil.copyfile(paths.warehouse, staging)
-        with duckdb.connect(str(staging)) as con:
-            tune(con)
+        with pipeline_db.connect(staging) as con:
             con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
             yield con
             con.execute("detach work")

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ..ingest.readers import quote_ident, quote_literal
+from ..pipeline_db import quote_ident, quote_literal
 from ..settings import resolve_paths
 
 log = logging.getLogger(__name__)

@@ -7,27 +7,10 @@ and the reason). A run that was killed is found still ``running`` by the next ru
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import duckdb
 
+from .. import pipeline_db
 from .context import RunContext
-
-DDL = """
-create schema if not exists ops;
-create table if not exists ops.pipeline_runs (
-    run_id varchar primary key,
-    as_of_date date,  -- NULL only for a run refused for want of a date (context.RunDateError)
-    started_at timestamp not null,
-    finished_at timestamp,
-    outcome varchar not null,
-    checks_passed integer,
-    checks_failed integer,
-    accepted_swing boolean not null,
-    failed_step varchar,
-    message varchar
-);
-"""
 
 # The published columns, the contract's first (failed_step and message are additions).
 PUBLISHED_COLUMNS = (
@@ -36,14 +19,13 @@ PUBLISHED_COLUMNS = (
 )
 
 
-def _now() -> datetime:
-    return datetime.utcnow().replace(microsecond=0)
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """The run log, created or migrated (``pipeline_db.OWN_TABLES``)."""
+    pipeline_db.ensure(con, pipeline_db.RUN_LOG)
 
 
 def begin(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
-    con.execute(DDL)
-    # work files made before as_of_date could be NULL (a no-op when it already can)
-    con.execute("alter table ops.pipeline_runs alter column as_of_date drop not null")
+    ensure(con)
     con.execute(
         "update ops.pipeline_runs set outcome = 'abandoned', message = "
         "'the run stopped without finishing (killed?); nothing of it was published' "
@@ -77,7 +59,7 @@ def finish(
         "update ops.pipeline_runs set outcome = ?, finished_at = ?, "
         "failed_step = coalesce(?, failed_step), message = coalesce(?, message) "
         "where run_id = ?",
-        [outcome, _now(), failed_step, message, run_id],
+        [outcome, pipeline_db.utc_timestamp(), failed_step, message, run_id],
     )
 
 

@@ -7,25 +7,13 @@ from disk on a machine without network.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
+from .. import pipeline_db
+from ..seeds import headline_statuses
 from .data import CHART_DAYS, NightView, TenantView
 
-# The headline statuses in the order of the rules' precedence (rules §2), bottom to top.
-STATUS_ORDER = [
-    "deleted",
-    "archived",
-    "suspended",
-    "blocked",
-    "unsubscribed",
-    "inactive",
-    "sleeping",
-    "subscribed",
-    "active",
-    "prospect",
-]
 CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
 
 CSS = """
@@ -76,7 +64,8 @@ class _Charts:
 
 def _status_mix(t: TenantView) -> go.Figure:
     fig = go.Figure()
-    known = [s for s in STATUS_ORDER if s in t.status_mix]
+    # the headline statuses (rules §2) in the seeds' order, bottom to top; any other last
+    known = [s for s in headline_statuses() if s in t.status_mix]
     for status in known + sorted(set(t.status_mix) - set(known)):
         points = t.status_mix[status]
         fig.add_trace(
@@ -248,7 +237,7 @@ def render(view: NightView, record: dict) -> str:
         parts.append(charts.html(_timings(stages), "stage timings"))
     parts.append("<h2>Checks</h2>" + _checks(record.get("checks", [])))
 
-    written = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    written = pipeline_db.utc_now().strftime("%Y-%m-%d %H:%M:%S UTC")
     parts.append(f'<p class="muted">Written {written}.</p>')
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import pipeline_db
 from ..settings import Paths
 
 RUNS_DIR = "runs"
@@ -43,7 +43,7 @@ def _save(paths: Paths, record: dict) -> None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return pipeline_db.utc_now().replace(microsecond=0).isoformat()
 
 
 def stage(paths: Paths, run_id: str, name: str, seconds: float, ok: bool, **facts) -> None:

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..ingest.readers import quote_ident, quote_literal
-from ..settings import Paths, tune
+from .. import pipeline_db
+from ..pipeline_db import quote_ident, quote_literal
+from ..settings import Paths
 from . import cluster
 
 log = logging.getLogger(__name__)
@@ -205,8 +206,7 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
     inputs, out = lake / "inputs", lake / "built"
     for folder in (inputs, out):
         shutil.rmtree(folder, ignore_errors=True)
-    with duckdb.connect(str(paths.work_db)) as con:
-        tune(con)
+    with pipeline_db.connect(paths.work_db) as con:
         exported = export_inputs(con, inputs)
         levels, rows = recursion_limits(con)
     register_inputs(address, inputs, exported)
@@ -228,8 +228,7 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
     build.run_dbt(paths, as_of_date, [*dbt_args, "--target", "spark"], env)
     started = time.monotonic()
     built = export_built(address, out)
-    with duckdb.connect(str(paths.work_db)) as con:
-        tune(con)
+    with pipeline_db.connect(paths.work_db) as con:
         counts = import_built(con, out, built)
     log.info(
         "spark %s: %d tables copied into the working file in %.1fs (marts: %s)",
