@@ -41,6 +41,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from . import pipeline_db
 from .bulk import (
     PUBLISHED_TABLE,
     BulkError,
@@ -183,7 +184,7 @@ def landing_files_holding(landing: Path, values: list[str]) -> list[str]:
 def _holds(path: Path, lowered: list[str]) -> bool:
     if path.suffix.lower() == ".parquet":
         try:
-            with duckdb.connect() as con:
+            with pipeline_db.connect(":memory:") as con:
                 condition = " or ".join("contains(lower(cast(t as varchar)), ?)" for _ in lowered)
                 row = con.execute(
                     f"select count(*) from read_parquet(?) as t where {condition}",

@@ -42,6 +42,22 @@ SHAPES = {
         "failed_step VARCHAR",
         "message VARCHAR",
     ),
+    "raw.import_reject_keys": (
+        "_load_id BIGINT not null",
+        "row_number BIGINT not null",
+        "tenant_id VARCHAR",
+        "customer_id VARCHAR not null",
+    ),
+    "ops.erasure_key": ("key VARCHAR not null",),
+    "ops.erasure_checked": ("through_load_id BIGINT",),
+    "ops.erasure_scrubs": (
+        "run_id VARCHAR",
+        "scrubbed_at TIMESTAMP",
+        "through_load_id BIGINT",
+        "customers BIGINT",
+        "rows_changed BIGINT",
+        "files_changed BIGINT",
+    ),
     "raw.import_rejects": (
         "source VARCHAR not null",
         "file VARCHAR not null",
@@ -134,6 +150,9 @@ def test_the_steps_create_their_tables_through_the_helper_with_the_same_shapes(c
     loader.ensure_raw_schema(con)
     runs.begin(con, ctx())
     build.plan_build(con, "fingerprint")
+    # the erasure scrub's tables (ingest/erasure.apply_erasures creates them first thing; the
+    # scrub itself needs the landing sources' raw tables)
+    pipeline_db.ensure(con, *pipeline_db.ERASURE_TABLES)
     assert shapes(con) == SHAPES
 
 
