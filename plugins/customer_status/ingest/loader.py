@@ -396,6 +396,7 @@ def _evaluate(con, ctx: LoadContext, source: str, path: Path, relative: str, sha
     con.commit()
     drop_batch(con)
     con.execute("drop table if exists checked")
+    con.execute("drop table if exists _key_repeats")
     return result
 
 
@@ -498,7 +499,16 @@ def _load_source_file(
             rows=_batch_rows(con),
         )
     types = dict(con.execute("select column_name, column_type from (describe batch)").fetchall())
-    query = rules.checked_query(source, {c: types[c] for c in present}, ctx.started_at)
+    present_types = {c: types[c] for c in present}
+    # keys that repeat in the file (rare): only their rows are compared (rules.checked_query)
+    con.execute(
+        f"create or replace temp table _key_repeats as "
+        f"{rules.key_repeats_query(source, present_types)}"
+    )
+    (repeats,) = con.execute("select count(*) from _key_repeats").fetchone()
+    query = rules.checked_query(
+        source, present_types, ctx.started_at, "_key_repeats" if repeats else None
+    )
     con.execute(f"create or replace temp table checked as {query}")
     return _commit_checked(
         con,
