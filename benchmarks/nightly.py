@@ -90,6 +90,8 @@ TARGETS = {  # issue 6, on 2 cores / 24 GiB
     "empty_wall_s": 20.0,
 }
 STAGE_DONE = re.compile(r"\] (\w+): done in ([0-9.]+)s")
+# the night's short summary (the default output since the summary came): "  build   111.2s"
+STAGE_SUMMARY = re.compile(r"^  (" + "|".join(STAGES) + r") +([0-9.]+)s$", re.M)
 INGEST_SUMMARY = re.compile(r"ingest summary: (\{.*\})")
 SHOW = re.compile(r": starting|: done in|ingest summary|published |failed|Error|error:")
 
@@ -99,6 +101,15 @@ SHOW = re.compile(r": starting|: done in|ingest summary|published |failed|Error|
 
 def say(msg: str) -> None:
     print(f"{datetime.now():%H:%M:%S} {msg}", flush=True)
+
+
+def stage_seconds(text: str) -> dict[str, float]:
+    """Seconds per stage from a night's output: the log lines of ``-v``
+    (``[run] build: done in 12.3s``) or the short summary (``  build   12.3s``)."""
+    stages = {m.group(1): float(m.group(2)) for m in STAGE_DONE.finditer(text)}
+    for m in STAGE_SUMMARY.finditer(text):
+        stages.setdefault(m.group(1), float(m.group(2)))
+    return stages
 
 
 def load_averages() -> list[float]:
@@ -412,7 +423,7 @@ class Bench:
             self.env(),
         )
         text = (self.logs / f"{label}.log").read_text(errors="replace")
-        stages = {m.group(1): float(m.group(2)) for m in STAGE_DONE.finditer(text)}
+        stages = stage_seconds(text)
         result["stages_s"] = {s: stages.get(s) for s in STAGES}
         result["outside_stages_s"] = round(result["wall_s"] - sum(stages.values()), 2)
         m = INGEST_SUMMARY.search(text)

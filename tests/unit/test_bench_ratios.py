@@ -99,3 +99,12 @@ def test_results_json_and_md_carry_the_ratios(nightly, tmp_path, monkeypatch):
 
     stored = json.loads(md.with_suffix(".json").read_text())
     assert [r["ratio"] for r in stored["issue_ratios"]][0] == "full night wall / scan floor"
+
+
+def test_stage_times_are_read_from_the_short_summary_and_from_v_logs(nightly):
+    summary = (
+        "  ingest              24.6s\n  ingested: 38 file(s) loaded\n  build              111.2s\n"
+    )
+    assert nightly.stage_seconds(summary) == {"ingest": 24.6, "build": 111.2}
+    verbose = "x [run1] validate_imports: done in 3.5s\n"
+    assert nightly.stage_seconds(verbose) == {"validate_imports": 3.5}
