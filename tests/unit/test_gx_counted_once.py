@@ -108,3 +108,18 @@ def test_the_complete_result_format_still_gets_the_rows():
     assert sorted(plain.get_validation_dependencies().get_metric_names()) == sorted(
         [ROWS_METRIC, COUNT_METRIC]
     )
+
+
+def test_a_night_that_loaded_nothing_starts_no_validation_child(work, monkeypatch):
+    """Issue 18 (fixed cost): with no rows to check the step answers at once, as the child
+    would have (no Python start-up, no GX import)."""
+    from customer_status.checks import gx_runtime
+    from customer_status.pipeline import nightly
+
+    started: list[str] = []
+    monkeypatch.setattr(gx_runtime, "start_child", lambda *a, **k: started.append(a[0]))
+    with duckdb.connect(str(work.paths.work_db)) as con:  # the ledger's only file: no rows
+        con.execute("update raw.ingest_ledger set rows_loaded = 0")
+    assert nightly.validate_imports(work) == {"checks": 0, "data_docs": None}
+    assert started == []
+    assert gx_imports.validate("run-1", work.started_at) == gx_imports.NOTHING_TO_VALIDATE

@@ -39,14 +39,19 @@ __all__ = ["SUITES", "check_results", "patch_gx_for_duckdb", "validate", "valida
 CLOCK_TOLERANCE = timedelta(hours=1)
 
 
-def unpublished_loads(work_db: Path) -> dict[str, list[int]]:
+def unpublished_loads(work_db: Path | duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
     """Load ids per source of the files no published night has been checked with yet
-    (this run's, and those of earlier runs that failed after loading)."""
-    with duckdb.connect(str(work_db), read_only=True) as con:
-        rows = con.execute(
-            f"select source, list(load_id order by load_id) from ({UNPUBLISHED_LOADS}) "
-            "where rows_loaded > 0 group by source order by source"
-        ).fetchall()
+    (this run's, and those of earlier runs that failed after loading). ``work_db``: the
+    working file, or an open connection to it."""
+    query = (
+        f"select source, list(load_id order by load_id) from ({UNPUBLISHED_LOADS}) "
+        "where rows_loaded > 0 group by source order by source"
+    )
+    if isinstance(work_db, duckdb.DuckDBPyConnection):
+        rows = work_db.execute(query).fetchall()
+    else:
+        with duckdb.connect(str(work_db), read_only=True) as con:
+            rows = con.execute(query).fetchall()
     return {source: ids for source, ids in rows if source in SOURCES or source == "status_imports"}
 
 
@@ -54,7 +59,7 @@ def validate(run_id: str, started_at: datetime) -> dict:
     paths = resolve_paths()
     loads = unpublished_loads(paths.work_db)
     if not loads:
-        return {"results": [], "data_docs": None}
+        return dict(NOTHING_TO_VALIDATE)
     gx = import_gx()
     # definitions are rebuilt every run from expectations/; past validation results stay,
     # so Data Docs keep the history of every night
@@ -157,6 +162,9 @@ def _sample_rows(engine, unexpected_rows_query: str, batch_query: str) -> list[s
     query = unexpected_rows_query.replace("{batch}", f"({batch_query}) as batch")
     rows = engine.execute_query(sa.text(f"select * from ({query}) as unexpected limit 5"))
     return [str(tuple(row)) for row in rows.fetchall()]
+
+
+NOTHING_TO_VALIDATE = {"results": [], "data_docs": None}  # what ``validate`` says then
 
 
 def validate_in_child(run_id: str, started_at: datetime) -> dict:
