@@ -159,6 +159,9 @@ OWN_TABLES: dict[str, OwnTable] = {
                 load_id bigint primary key, meaning varchar, physical_rows bigint,
                 by_settings boolean not null default false
             )""",
+            # the file's stat when it was hashed (``file_stat``): an unchanged file is not
+            # read again (ingest/loader.py)
+            ("alter table raw.ingest_ledger_meaning add column if not exists file_stat varchar",),
         ),
         # every rejected row (row_number NULL: the whole file), with file and reason
         OwnTable(

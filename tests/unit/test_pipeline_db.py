@@ -86,6 +86,7 @@ SHAPES = {
         "meaning VARCHAR",
         "physical_rows BIGINT",
         "by_settings BOOLEAN not null default false",
+        "file_stat VARCHAR",
     ),
     "raw.status_imports": (
         "tenant_id VARCHAR not null",

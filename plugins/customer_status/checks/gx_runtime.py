@@ -51,6 +51,8 @@ def import_gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
+    from . import gx_counted_once  # noqa: F401 (registers its expectation type with GX)
+
     patch_gx_for_duckdb()
     return gx
 

@@ -9,6 +9,12 @@
   recorded once, as ``already_loaded``). A file rejected whole is not "already loaded": it is
   evaluated again once tenant settings (``max_reject_ratio``) were loaded after it was
   rejected, and a file that vanished while a night read it is evaluated again when it lands.
+- **Unchanged files are not read again**: beside each ledger row's hash the file's stat is
+  kept (``file_stat``: size, mtime, ctime, inode, device); a night hashes only files whose
+  stat differs from every stat recorded for that path (``HashMemo``), then decides by
+  meaning as above. The one trade-off: a file rewritten in place with the same size while
+  the clock was set back (so that even the kernel's ctime repeats) is taken as unchanged.
+  ``touch``, ``cp -p`` and ``rsync -t`` cannot do that (they set mtime, not ctime).
 - **Hidden files** (a path part starting with ``.`` or ``_``: editors' lock files, Spark's
   ``_SUCCESS``) are not read, but each is recorded (outcome ``skipped``, with the reason) and
   listed in the night's output; a file directly in the landing folder is rejected ("not in a
@@ -96,7 +102,7 @@ def _migrate_ledger(con: duckdb.DuckDBPyConnection) -> None:
     give each the meaning its file has (its content, plus the folder's tenant for a status
     import), so a file they loaded stays loaded."""
     con.execute(
-        f"""insert into raw.ingest_ledger_meaning
+        f"""insert into raw.ingest_ledger_meaning (load_id, meaning, physical_rows, by_settings)
         select load_id, {_MEANING_SQL}, null,
                coalesce(outcome = 'rejected' and message like '%max_reject_ratio%', false)
         from raw.ingest_ledger
@@ -142,10 +148,11 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[Fil
     """Load every file of the landing zone that the ledger has not seen; return what happened."""
     con.execute("set TimeZone = 'UTC'")
     ensure_raw_schema(con)
+    hashes = HashMemo(con)
     results = []
     for source, path in discover(ctx.landing):
         started = time.monotonic()
-        result = load_file(con, ctx, source, path)
+        result = load_file(con, ctx, source, path, hashes)
         if result.outcome != "skipped":
             log.info(
                 "%-28s %-50s %9d rows, %d loaded, %d rejected (%.1fs)%s",
@@ -158,6 +165,11 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[Fil
                 f": {result.message}" if result.message else "",
             )
         results.append(result)
+    log.info(
+        "%d landing files, %d read and hashed (the others are unchanged since they were hashed)",
+        len(results),
+        hashes.files_hashed,
+    )
     return results
 
 
@@ -211,6 +223,66 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def file_stat(path: Path) -> str:
+    """What says a file was not written since it was last hashed: its size, modification
+    time, status-change time (ctime: set by the kernel on every write, rename into place,
+    chmod or new hard link, and not settable by ``touch``, ``cp -p`` or ``rsync -t``),
+    inode and device. A rewrite keeps all five only if it leaves the size the same and
+    the clock was turned back: the one case in which a changed file is not read again."""
+    st = path.stat()
+    return (
+        f"size={st.st_size} mtime_ns={st.st_mtime_ns} ctime_ns={st.st_ctime_ns} "
+        f"ino={st.st_ino} dev={st.st_dev}"
+    )
+
+
+class HashMemo:
+    """The content hash of every landing file whose stat (``file_stat``) is what it was
+    when the file was last hashed, from the ledger (``raw.ingest_ledger_meaning.file_stat``),
+    so that a night reads and hashes only files that changed. What a file *means* is then
+    decided from that hash exactly as for a freshly hashed file (``_known``)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        rows = con.execute(
+            f"""select source, file, file_stat, sha256, bytes from {_LEDGER}
+            where file_stat is not null and sha256 <> '' order by load_id"""
+        ).fetchall()
+        # by (source, file, stat); of two rows with one stat the later wins
+        self.known = {(s, f, st): (sha, size) for s, f, st, sha, size in rows}
+        self.files_hashed = 0
+
+    def sha256(self, source: str, relative: str, path: Path) -> tuple[str, int, str]:
+        """(sha, size, stat): from the memo if the file's stat is unchanged, else read."""
+        stat = file_stat(path)
+        known = self.known.get((source, relative, stat))
+        if known is not None:
+            return known[0], known[1], stat
+        sha, size = file_sha256(path)
+        self.files_hashed += 1
+        if file_stat(path) != stat:  # written while it was read: hash it again next night
+            stat = ""
+        return sha, size, stat
+
+    def remember(self, source: str, relative: str, sha: str, size: int, stat: str) -> None:
+        """Put the stat on the file's latest ledger row when that row has the same content
+        (a file recorded before stats were, or touched without a change): no ledger row is
+        added, the ledger keeps one row per evaluation."""
+        if not stat or not sha or (source, relative, stat) in self.known:
+            return
+        row = self.con.execute(
+            f"""select load_id from {_LEDGER} where source = ? and file = ? and sha256 = ?
+            order by load_id desc limit 1""",
+            [source, relative, sha],
+        ).fetchone()
+        if row is not None:
+            self.con.execute(
+                "update raw.ingest_ledger_meaning set file_stat = ? where load_id = ?",
+                [stat, row[0]],
+            )
+            self.known[(source, relative, stat)] = (sha, size)
+
+
 VANISHED = (
     "the file disappeared while this night read it (deleted or moved during ingestion); "
     "nothing of it was loaded: it is read again when it lands again"
@@ -218,11 +290,18 @@ VANISHED = (
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, ctx: LoadContext, source: str, path: Path
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    source: str,
+    path: Path,
+    hashes: HashMemo | None = None,
 ) -> FileResult:
+    """Evaluate one file (see the module's doc). ``hashes``: the night's memo of content
+    hashes by file stat; without it the file is hashed."""
     relative = path.relative_to(ctx.landing).as_posix()
+    hashes = hashes or HashMemo(con)
     try:
-        sha, size = file_sha256(path)
+        sha, size, stat = hashes.sha256(source, relative, path)
     except FileNotFoundError:
         return _record_whole(con, ctx, source, relative, "", 0, None, VANISHED)
     except OSError as exc:  # no permission, a device error: rejected once, until it changes
@@ -232,6 +311,13 @@ def load_file(
             return known
         message = f"the file could not be read: {exc.strerror or exc}"
         return _record_whole(con, ctx, source, relative, "", 0, meaning, message)
+    result = _evaluate(con, ctx, source, path, relative, sha, size)
+    hashes.remember(source, relative, sha, size, stat)
+    return result
+
+
+def _evaluate(con, ctx: LoadContext, source: str, path: Path, relative: str, sha, size):
+    """The verdict on a readable file with content hash ``sha`` (``load_file``)."""
     meaning = file_meaning(source, relative, sha)
     hidden = hidden_part(relative)
     if hidden is not None:
@@ -282,6 +368,7 @@ def load_file(
     con.commit()
     drop_batch(con)
     con.execute("drop table if exists checked")
+    con.execute("drop table if exists _key_repeats")
     return result
 
 
@@ -384,7 +471,16 @@ def _load_source_file(
             rows=_batch_rows(con),
         )
     types = dict(con.execute("select column_name, column_type from (describe batch)").fetchall())
-    query = rules.checked_query(source, {c: types[c] for c in present}, ctx.started_at)
+    present_types = {c: types[c] for c in present}
+    # keys that repeat in the file (rare): only their rows are compared (rules.checked_query)
+    con.execute(
+        f"create or replace temp table _key_repeats as "
+        f"{rules.key_repeats_query(source, present_types)}"
+    )
+    (repeats,) = con.execute("select count(*) from _key_repeats").fetchone()
+    query = rules.checked_query(
+        source, present_types, ctx.started_at, "_key_repeats" if repeats else None
+    )
     con.execute(f"create or replace temp table checked as {query}")
     return _commit_checked(
         con,
@@ -585,6 +681,7 @@ def _record_ledger(
         ],
     )
     con.execute(
-        "insert into raw.ingest_ledger_meaning values (?, ?, ?, ?)",
+        "insert into raw.ingest_ledger_meaning (load_id, meaning, physical_rows, by_settings) "
+        "values (?, ?, ?, ?)",
         [load_id, meaning, physical_rows, by_settings],
     )

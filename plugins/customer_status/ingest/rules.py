@@ -166,18 +166,13 @@ def _native_typed(col: Column, batch_type: str | None, value: str) -> str | None
     return template.format(c=value) if template else None
 
 
-def checked_query(source: Source, present: dict[str, str], started_at: datetime) -> str:
-    """SELECT over ``batch``: typed columns, ``_row_number`` and ``_error`` (NULL = good row).
-
-    ``present`` maps the batch's known columns to their DuckDB types. The query has three
-    steps, so that each expression is computed once per row: the raw values (trimmed text,
-    or the native value of a typed Parquet column), the typed values, then the reasons.
-
-    A row whose key (and version) repeats an earlier row of the same file with other values
-    is rejected as a duplicate; an identical repeat is kept (staging collapses it).
-    """
+def _columns_sql(
+    columns: tuple[Column, ...], present: dict[str, str], started_at: datetime
+) -> tuple[list[str], list[str], list[str]]:
+    """Per column: the raw value (trimmed text, or the native value of a typed Parquet
+    column), the typed value and the reasons a row cannot be loaded (SQL lists)."""
     raws, typeds, errors = [], [], []
-    for col in source.columns:
+    for col in columns:
         raw_name = quote_ident(f"raw:{col.name}")
         batch_type = present.get(col.name)
         native = _native_typed(col, batch_type, raw_name)
@@ -191,12 +186,50 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
             shown = f"cast({raw_name} as varchar)"
             errors.extend(row_errors(col, raw_name, quote_ident(col.name), started_at, shown))
         typeds.append(f"{typed} as {quote_ident(col.name)}")
-    columns = ", ".join(quote_ident(c.name) for c in source.columns)
-    key = [quote_ident(k) for k in (*source.key, source.version_column) if k]
-    key_text = " || ', ' || ".join(
-        f"'{k}=' || coalesce(cast(checked.{quote_ident(k)} as varchar), '')" for k in source.key
-    )
+    return raws, typeds, errors
+
+
+def _key(source: Source) -> list[str]:
+    """The columns whose values must not repeat with other content: key (and version)."""
+    return [quote_ident(k) for k in (*source.key, source.version_column) if k]
+
+
+def key_repeats_query(source: Source, present: dict[str, str]) -> str:
+    """SELECT over ``batch``: the hash of every typed key (and version) that occurs more than
+    once. Grouping one 64-bit hash is far cheaper than grouping the key's text, and a file
+    almost never repeats a key, so ``checked_query`` compares rows only for these (a hash
+    collision only adds a candidate; the comparison itself is by the key's values)."""
+    names = [k for k in (*source.key, source.version_column) if k]
+    keys = tuple(source.column(n) for n in names)
+    raws, typeds, _ = _columns_sql(keys, present, datetime(2000, 1, 1))  # no reasons needed
     return f"""
+        select hash({", ".join(_key(source))}) as _key_hash
+        from (select {", ".join(typeds)} from (select {", ".join(raws)} from batch))
+        group by _key_hash
+        having count(*) > 1
+    """
+
+
+def checked_query(
+    source: Source, present: dict[str, str], started_at: datetime, repeats: str | None = None
+) -> str:
+    """SELECT over ``batch``: typed columns, ``_row_number`` and ``_error`` (NULL = good row).
+
+    ``present`` maps the batch's known columns to their DuckDB types. Each expression is
+    computed once per row, in one pass over the batch: the raw values (trimmed text, or the
+    native value of a typed Parquet column), the typed values, then the reasons.
+
+    A row whose key (and version) repeats an earlier row of the same file with other values
+    is rejected as a duplicate; an identical repeat is kept (staging collapses it).
+    ``repeats`` names a relation of the key hashes that occur more than once
+    (``key_repeats_query``); only rows with those keys are compared, and without it (no key
+    repeats) no comparison is made at all.
+    """
+    raws, typeds, errors = _columns_sql(source.columns, present, started_at)
+    columns = ", ".join(quote_ident(c.name) for c in source.columns)
+    reasons = f"""-- a row that could not be read has only that reason
+                   coalesce(_read_error, nullif(concat_ws('; ', {", ".join(errors)}), ''))"""
+    values = f"""
         with raw_values as (
             select {", ".join(raws)}, {quote_ident(ROW_NUMBER)} as _row_number,
                    {quote_ident(READ_ERROR)} as _read_error
@@ -205,12 +238,21 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
         typed as (
             select {", ".join(typeds)}, raw_values.*
             from raw_values
-        ),
+        )"""
+    if repeats is None:
+        return f"""{values}
+        select {columns}, _row_number, {reasons} as _error
+        from typed
+    """
+    key = _key(source)
+    key_text = " || ', ' || ".join(
+        f"'{k}=' || coalesce(cast(checked.{quote_ident(k)} as varchar), '')" for k in source.key
+    )
+    return f"""{values},
         checked as (
             select {columns}, _row_number, hash({columns}) as _content,
-                   -- a row that could not be read has only that reason
-                   coalesce(_read_error, nullif(concat_ws('; ', {", ".join(errors)}), ''))
-                       as _row_error
+                   hash({", ".join(key)}) as _key_hash,
+                   {reasons} as _row_error
             from typed
         ),
         -- keys (and versions) that appear more than once, with the first row's content
@@ -218,6 +260,7 @@ def checked_query(source: Source, present: dict[str, str], started_at: datetime)
             select {", ".join(key)}, min(_row_number) as _first_row,
                    arg_min(_content, _row_number) as _first_content
             from checked
+            where _key_hash in (select _key_hash from {repeats})
             group by {", ".join(key)}
             having count(*) > 1
         )
