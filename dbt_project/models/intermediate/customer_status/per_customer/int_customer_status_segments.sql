@@ -6,7 +6,9 @@
 
     Each status is one `case`, in the rules' order, first rule wins; each also carries the reason,
     actor and source of the change that led to it (the fact that starts on the segment's first
-    day, or the one that ended there).
+    day, or the one that ended there). The pivot of every fact piece into segments carries
+    flags and dates only; the strings are attached once per segment, after the windows below,
+    by the first day of the fact that holds (`with_strings`; dbt_project/DECISIONS.md).
 
     Each segment is also linked to its neighbours, so that the marts only filter at D and never
     sort a customer's whole life again (their windows ran every night over every segment):
