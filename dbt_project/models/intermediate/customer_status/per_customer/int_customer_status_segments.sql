@@ -122,6 +122,10 @@ evaluated as (
         flags.*,
         account.value as account_status,
         account.detail as status_label,
+        account.reason as account_reason,
+        account.actor as account_actor,
+        account.source as account_source,
+        account.changed_at as account_status_updated_at,
         -- rules §6: the account statuses that make the member inactive (seed account_statuses)
         coalesce(account_statuses.makes_member_inactive, false) as account_makes_member_inactive,
         coalesce(account_statuses.is_headline, false) as account_is_headline,
@@ -158,7 +162,8 @@ evaluated as (
 ),
 
 statuses as (
-    -- the published statuses, and what the strings are attached by after the windows below
+    -- the published statuses, the account's strings (one join, above), and the first days the
+    -- other strings are attached by after the windows below
     select
         tenant_id,
         customer_id,
@@ -175,8 +180,11 @@ statuses as (
         inactive_reason is null
         and (billing_basis <> 'subscribers' or accepts_marketing = 1) as is_billable,
         account_makes_member_inactive,
+        account_reason,
+        account_actor,
+        account_source,
+        account_status_updated_at,
         activity_window_days,
-        account_from_date,
         live_subscription_from_date,
         recent_payment_from_date,
         refunded_from_date,
@@ -302,10 +310,6 @@ with_strings as (
     -- the strings attached once per segment, by the first day of the fact that holds
     select
         linked.*,
-        account.reason as account_reason,
-        account.actor as account_actor,
-        account.source as account_source,
-        account.changed_at as account_status_updated_at,
         live.value as live_subscription_id,
         recent.value as recent_order_id,
         refunded.value as refunded_order_id,
@@ -321,11 +325,6 @@ with_strings as (
         overlapping.lifted_actor,
         overlapping.lifted_source
     from linked
-    left join facts as account
-        on linked.tenant_id = account.tenant_id
-            and linked.customer_id = account.customer_id
-            and account.fact = 'account'
-            and linked.account_from_date = account.from_date
     left join facts as live
         on linked.tenant_id = live.tenant_id
             and linked.customer_id = live.customer_id
