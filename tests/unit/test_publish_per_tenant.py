@@ -1,8 +1,9 @@
 """Per-tenant files (``publish.publish_marts`` with a ``TenantFiles`` plan), on a working file
-made by hand: every contracted mart filled with rows of three declared tenants (``t1``, ``t2``
-and ``../evil``), rows of no tenant and rows of an undeclared one.
+made by hand (``publish_harness``): every contracted mart filled with rows of three declared
+tenants (``t1``, ``t2`` and ``../evil``), rows of no tenant and rows of an undeclared one.
 
-No dbt and no Airflow here: the night itself is ``tests/e2e/test_publish_per_tenant.py``."""
+No dbt and no Airflow here: the nights themselves are ``tests/e2e/test_publish_per_tenant.py``
+and ``tests/e2e/test_real_inputs_pertenant.py``."""
 
 from __future__ import annotations
 
@@ -14,83 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from publish_harness import ROW_TENANTS, ROWS_PER_TENANT, fill_work_file, work_area
 
-from customer_status.pipeline import publish, published
-from customer_status.settings import PROJECT_ROOT, resolve_paths
-
-PROJECT = PROJECT_ROOT / "dbt_project"
-DECLARED = ["t1", "t2", "../evil"]
-ROW_TENANTS = ["t1", "t2", "../evil", "undeclared", None]  # rows of each, in every mart
-ROWS_PER_TENANT = 4
-
-
-def _value(mart: published.Mart, name: str, data_type: str) -> str:
-    """A SQL expression for column ``name`` of row ``i`` (``tenant`` is the row's tenant)."""
-    if name == "tenant_id":
-        return "tenant"
-    if name == "email":
-        return "'person' || i || '.' || coalesce(tenant, 'x') || '@mail.test'"
-    if name in mart.pii:
-        return f"'{name}-' || i || '-' || coalesce(tenant, 'x')"
-    if name == "source":  # makes some texts quote personal values (publish.PII_WITHHELD)
-        return "case when i % 2 = 0 then 'customers' else 'orders' end"
-    kind = data_type.lower()
-    if kind == "varchar":
-        return f"'{name} ' || i || ' of ' || coalesce(tenant, 'x')"
-    if kind in ("bigint", "integer") or kind.startswith("decimal"):
-        return f"cast(i as {data_type})"
-    if kind == "date":
-        return "date '2026-01-01' + cast(i as integer)"
-    if kind == "timestamp":
-        return "timestamp '2026-01-01 10:00:00' + to_days(cast(i as integer))"
-    if kind == "boolean":
-        return "i % 2 = 0"
-    raise AssertionError(f"no test value for {data_type}")
-
-
-def _fill_work_file(paths, run_id: str = "r1") -> dict[str, published.Mart]:
-    marts = published.marts(PROJECT)
-    with duckdb.connect(str(paths.work_db)) as con:
-        con.execute("create schema if not exists marts")
-        con.execute("create schema if not exists ops")
-        con.execute("create schema if not exists intermediate")
-        con.execute(
-            "create or replace table intermediate.int_tenants as "
-            "select unnest($ids) as tenant_id", {"ids": DECLARED}
-        )
-        tenants = ", ".join("null" if t is None else f"'{t}'" for t in ROW_TENANTS)
-        for mart in marts.values():
-            values = ", ".join(
-                f"{_value(mart, n, t)} as \"{n}\"" for n, t in mart.columns
-            )
-            con.execute(
-                f"create or replace table marts.{mart.name} as select {values} "
-                f"from (select unnest([{tenants}]) as tenant) as tenants, "
-                f"range({ROWS_PER_TENANT}) as r(i)"
-            )
-        con.execute(
-            "create table if not exists ops.pipeline_runs (run_id varchar, as_of_date date, "
-            "started_at timestamp, finished_at timestamp, outcome varchar, "
-            "checks_passed integer, checks_failed integer, accepted_swing boolean, "
-            "failed_step varchar, message varchar)"
-        )
-        con.execute(
-            "insert into ops.pipeline_runs values "
-            "('r0', date '2026-03-30', timestamp '2026-03-31 01:00:00', null, 'failed', 1, 1, "
-            "false, 'audit', 'billable swing of tenant t2: person0.t2@mail.test'), "
-            "(?, date '2026-03-31', timestamp '2026-04-01 01:00:00', null, 'running', 1, 0, "
-            "false, null, null)",
-            [run_id],
-        )
-    return marts
+from customer_status.pipeline import publish
 
 
 @pytest.fixture
 def paths(tmp_path, monkeypatch):
-    monkeypatch.setenv("CUSTOMER_STATUS_DBT_PROJECT", str(PROJECT))
-    paths = resolve_paths(tmp_path / "landing", tmp_path / "out" / "warehouse.duckdb")
-    paths.work_dir.mkdir(parents=True)
-    return paths
+    return work_area(tmp_path, monkeypatch)
 
 
 def _plan(paths, pii: str = "full") -> publish.TenantFiles:
@@ -147,7 +79,7 @@ def test_a_plain_identifier_is_a_file_name(tenant_id):
 
 
 def test_ids_that_differ_only_by_case_get_no_file(paths):
-    _fill_work_file(paths)
+    fill_work_file(paths)
     with duckdb.connect(str(paths.work_db)) as con:
         con.execute("insert into intermediate.int_tenants values ('T1')")
     plan = _plan(paths)
@@ -160,7 +92,7 @@ def test_ids_that_differ_only_by_case_get_no_file(paths):
 
 
 def test_each_declared_tenant_gets_exactly_its_rows_of_every_mart(paths):
-    marts = _fill_work_file(paths)
+    marts = fill_work_file(paths)
     plan = _plan(paths)
     assert plan.tenants == ["t1", "t2"]
     assert "not a plain identifier" in plan.refused["../evil"]
@@ -196,7 +128,7 @@ def test_each_declared_tenant_gets_exactly_its_rows_of_every_mart(paths):
 
 
 def test_pii_none_keeps_the_tables_and_columns_without_personal_values(paths):
-    marts = _fill_work_file(paths)
+    marts = fill_work_file(paths)
     publish.publish_marts(paths, "r1", tenant_files=_plan(paths, "none"))
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         personal = [
@@ -242,7 +174,7 @@ def test_pii_none_keeps_the_tables_and_columns_without_personal_values(paths):
 
 
 def test_a_tenant_no_longer_declared_loses_its_file_other_files_stay(paths):
-    _fill_work_file(paths)
+    fill_work_file(paths)
     publish.publish_marts(paths, "r1", tenant_files=_plan(paths))
     folder = paths.warehouse.parent / "tenants"
     (folder / "notes.txt").write_text("not ours to remove")
@@ -258,7 +190,7 @@ def test_a_tenant_no_longer_declared_loses_its_file_other_files_stay(paths):
 
 
 def test_a_failed_publish_leaves_every_tenant_file_as_it_was(paths):
-    _fill_work_file(paths)
+    fill_work_file(paths)
     publish.publish_marts(paths, "r1", tenant_files=_plan(paths))
     folder = paths.warehouse.parent / "tenants"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -281,7 +213,7 @@ READER = textwrap.dedent(
 
 
 def test_a_reader_holding_a_tenant_file_never_blocks_the_next_publish(paths):
-    _fill_work_file(paths)
+    fill_work_file(paths)
     publish.publish_marts(paths, "r1", tenant_files=_plan(paths))
     tenant_file = paths.warehouse.parent / "tenants" / "t1.duckdb"
     reader = subprocess.Popen(
