@@ -239,3 +239,58 @@ def test_a_reader_holding_a_tenant_file_never_blocks_the_next_publish(paths):
     with duckdb.connect(str(tenant_file), read_only=True) as con:  # a new reader: the next night
         assert con.execute("select count(*) from marts.pipeline_runs").fetchone()[0] == 3
     assert not list(Path(tenant_file.parent).glob(".*.publishing"))
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_nights(tmp_path, monkeypatch):
+    """``customer-status run/backfill`` up to the nights: what the nights would see."""
+    from customer_status import cli
+
+    monkeypatch.delenv(publish.PER_TENANT_ENV, raising=False)
+    monkeypatch.delenv(publish.PII_ENV, raising=False)
+    seen = []
+    monkeypatch.setattr(
+        cli,
+        "_run_nights",
+        lambda paths, dates, *a: seen.append(
+            (dates, os.environ[publish.PER_TENANT_ENV], os.environ[publish.PII_ENV])
+        )
+        or 0,
+    )
+    monkeypatch.setattr(cli, "_use_engine", lambda args, paths: None)
+    (tmp_path / "landing").mkdir()
+    where = ["--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]
+
+    def command(*args, env=None):
+        for name in (publish.PER_TENANT_ENV, publish.PII_ENV):  # one command, one process
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        return cli.main([*args, *where]), seen
+
+    return command
+
+
+def test_the_flags_reach_the_nights_through_the_environment(cli_nights):
+    code, seen = cli_nights("run", "--date", "2026-03-31", "--publish-per-tenant",
+                            "--publish-pii", "none")
+    assert code == 0 and seen[-1][1:] == ("1", "none")
+    code, seen = cli_nights("backfill", "--start", "2026-03-30", "--end", "2026-03-31",
+                            "--publish-per-tenant")
+    assert code == 0 and seen[-1][1:] == ("1", "full") and len(seen[-1][0]) == 2
+    code, seen = cli_nights("run", "--date", "2026-03-31")
+    assert code == 0 and seen[-1][1:] == ("0", "full")
+
+
+def test_publish_pii_without_per_tenant_files_is_bad_usage(cli_nights):
+    code, seen = cli_nights("run", "--date", "2026-03-31", "--publish-pii", "none")
+    assert code == 2 and seen == []
+    # the environment asks for the files
+    code, seen = cli_nights("run", "--date", "2026-03-31", "--publish-pii", "none",
+                            env={publish.PER_TENANT_ENV: "1"})
+    assert code == 0 and seen[-1][1:] == ("1", "none")
+    code, _ = cli_nights("run", "--date", "2026-03-31", env={publish.PER_TENANT_ENV: "perhaps"})
+    assert code == 2
