@@ -6,13 +6,6 @@ read-only keeps reading the night it opened (and never blocks the run: nothing o
 published file for writing); a new connection sees the new night; a process killed at any
 instant leaves either the old file or the new one, never a mix (docs/contract.md).
 
-**Only what changed is written** (``plan_publish``): the new file starts as a copy of the
-current warehouse, and only the marts whose columns or rows differ from the working file's
-(row count and an order-free hash of every row) are replaced in it; a normal night changes a
-few marts. The file is written whole on a first night, when the copy would be mostly free
-space (DuckDB reuses freed blocks but never shrinks a file), after a change to ``erasures``
-(a freed block still holds its old bytes), or with ``CUSTOMER_STATUS_PUBLISH_WHOLE=1``.
-
 **Per-tenant files** (``--publish-per-tenant``, ``CUSTOMER_STATUS_PUBLISH_PER_TENANT``): besides
 the warehouse, one file per declared tenant, ``<warehouse dir>/tenants/<tenant_id>.duckdb``,
 with only that tenant's rows of every published mart, so a store's dashboard can be given its
