@@ -460,29 +460,24 @@ def plan_publish(paths: Paths, contracted: dict[str, published.Mart]) -> Publish
             )
         for leftover in sorted(set(built) - set(contracted)):
             log.warning("marts.%s is no published mart (no contract): not published", leftover)
-        whole = None
-        if os.environ.get(FULL_PUBLISH_ENV, "").strip() in ("1", "true", "yes"):
-            whole = f"{FULL_PUBLISH_ENV} is set"
-        elif not paths.warehouse.exists():
-            whole = "no warehouse yet"
-        else:
-            con.execute(f"attach {quote_literal(str(paths.warehouse))} as current (read_only)")
-            free, total = con.execute(
-                "select free_blocks, total_blocks from pragma_database_size() "
-                "where database_name = 'current'"
-            ).fetchone()
-            if total and free > MAX_FREE_SHARE * total:
-                whole = f"the current file is {free / total:.0%} free space"
-        if whole:  # nothing to compare: every mart is written, only its rows are counted
-            counts = {
-                t: con.execute(f"select count(*) from work.marts.{quote_ident(t)}").fetchone()[0]
-                for t in contracted
-            }
-            return PublishPlan(True, sorted(contracted), counts, whole)
         new = {
             t: _fingerprint(con, f"work.marts.{quote_ident(t)}", m) for t, m in contracted.items()
         }
         counts = {t: rows for t, (rows, _) in new.items()}
+        if os.environ.get(FULL_PUBLISH_ENV, "").strip() in ("1", "true", "yes"):
+            return PublishPlan(True, sorted(contracted), counts, f"{FULL_PUBLISH_ENV} is set")
+        if not paths.warehouse.exists():
+            return PublishPlan(True, sorted(contracted), counts, "no warehouse yet")
+        con.execute(f"attach {quote_literal(str(paths.warehouse))} as current (read_only)")
+        free, total = con.execute(
+            "select free_blocks, total_blocks from pragma_database_size() "
+            "where database_name = 'current'"
+        ).fetchone()
+        if total and free > MAX_FREE_SHARE * total:
+            return PublishPlan(
+                True, sorted(contracted), counts,
+                f"the current file is {free / total:.0%} free space",
+            )
         present = _columns(con, "current")
         changed = [
             t
