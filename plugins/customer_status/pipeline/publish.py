@@ -94,9 +94,7 @@ class TenantPublishing:
     pii: str = "full"
 
 
-def tenant_publishing(
-    per_tenant: bool | str | None = None, pii: str | None = None
-) -> TenantPublishing:
+def tenant_publishing(per_tenant: bool | str | None = None, pii: str | None = None) -> TenantPublishing:
     """The per-tenant publishing of a night: ``per_tenant`` / ``pii`` (flags, DAG params),
     else ``CUSTOMER_STATUS_PUBLISH_PER_TENANT`` / ``CUSTOMER_STATUS_PUBLISH_PII``, else off and
     ``full``. Raises ``ValueError`` on a value that means neither."""
@@ -143,7 +141,6 @@ class TenantFiles:
     pii: str
     tenants: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # tenant id -> why
-    written: dict[str, list[str]] = field(default_factory=dict)  # tenant id -> marts rewritten
 
     def file(self, tenant_id: str) -> Path:
         return self.folder / f"{tenant_id}.duckdb"
@@ -198,23 +195,21 @@ def plan_tenant_files(
     return plan
 
 
-def _tenant_select(mart: published.Mart, pii: str, bare: bool = False) -> str:
-    """The columns of ``mart`` in a tenant file: as published, or without personal data
-    (``bare``: the expressions only, no ``as`` names, e.g. to hash them)."""
+def _tenant_select(mart: published.Mart, pii: str) -> str:
+    """The columns of ``mart`` in a tenant file: as published, or without personal data."""
     exprs = []
     for name, data_type in mart.columns:
         column = quote_ident(name)
         if pii == "none" and name in mart.pii:
-            expr = f"cast(null as {data_type})"
+            exprs.append(f"cast(null as {data_type}) as {column}")
         elif pii == "none" and (mart.name, name) in PII_WITHHELD:
             when = PII_WITHHELD[(mart.name, name)]
-            expr = (
+            exprs.append(
                 f"case when {column} is not null and ({when}) "
-                f"then {quote_literal(PII_WITHHELD_TEXT)} else {column} end"
+                f"then {quote_literal(PII_WITHHELD_TEXT)} else {column} end as {column}"
             )
         else:
-            expr = column
-        exprs.append(expr if bare or expr == column else f"{expr} as {column}")
+            exprs.append(column)
     return ", ".join(exprs)
 
 
@@ -222,90 +217,32 @@ def _write_tenant_files(
     con: duckdb.DuckDBPyConnection, plan: TenantFiles, contracted: dict[str, published.Mart]
 ) -> dict[str, Path]:
     """Each planned tenant's file, written from the new warehouse open on ``con`` (its
-    ``marts``) to a staging file beside its place; tenant id -> staging file.
-
-    Like the warehouse, a tenant file starts as a copy of the tenant's current file and only
-    the marts whose rows for the tenant changed (as the file shows them: ``_tenant_select``)
-    are replaced; it is written whole when there is none yet, when the copy would be mostly
-    free space, or when a mart of ``REWRITE_WHOLE_WHEN_CHANGED`` changed for the tenant."""
+    ``marts``) to a staging file beside its place; tenant id -> staging file."""
     plan.folder.mkdir(parents=True, exist_ok=True)
     for leftover in plan.folder.glob(".*.publishing"):
         leftover.unlink(missing_ok=True)
-    whole = os.environ.get(FULL_PUBLISH_ENV, "").strip() in ("1", "true", "yes")
-    new: dict[str, dict[str, tuple[int, int]]] = {t: {} for t in plan.tenants}
-    for table, mart in contracted.items():  # one scan per mart for every tenant
-        row_hash = f"hash({_tenant_select(mart, plan.pii, bare=True)})"
-        for tenant_id, rows, digest in con.execute(
-            f"select tenant_id, count(*), coalesce(sum({row_hash}), 0) "
-            f"from marts.{quote_ident(table)} where tenant_id in (select unnest($tenants)) "
-            "group by tenant_id",
-            {"tenants": plan.tenants},
-        ).fetchall():
-            new[tenant_id][table] = (int(rows), int(digest))
     staged: dict[str, Path] = {}
     for tenant_id in plan.tenants:
         staging = plan.folder / f".{tenant_id}.duckdb.{os.getpid()}.publishing"
         staged[tenant_id] = staging
-        current = plan.file(tenant_id)
-        reuse = not whole and current.exists()
-        if reuse:
-            shutil.copyfile(current, staging)
         con.execute(f"attach {quote_literal(str(staging))} as tenant_file")
         try:
-            changed = list(contracted)
-            if reuse:
-                changed = _tenant_changes(con, contracted, new[tenant_id])
-                if changed is None:  # written whole after all
-                    con.execute("detach tenant_file")
-                    staging.unlink()
-                    con.execute(f"attach {quote_literal(str(staging))} as tenant_file")
-                    changed = list(contracted)
-            con.execute("create schema if not exists tenant_file.marts")
-            gone = set(_columns(con, "tenant_file")) - set(contracted) - {"pipeline_runs"}
-            for table in sorted(gone):  # a mart no longer published
-                con.execute(f"drop table tenant_file.marts.{quote_ident(table)}")
-            plan.written[tenant_id] = changed
-            for table in changed:
+            con.execute("create schema tenant_file.marts")
+            for table, mart in contracted.items():
                 con.execute(
-                    f"create or replace table tenant_file.marts.{quote_ident(table)} as "
-                    f"select {_tenant_select(contracted[table], plan.pii)} "
-                    f"from marts.{quote_ident(table)} where tenant_id = $tenant",
+                    f"create table tenant_file.marts.{quote_ident(table)} as "
+                    f"select {_tenant_select(mart, plan.pii)} from marts.{quote_ident(table)} "
+                    "where tenant_id = $tenant",
                     {"tenant": tenant_id},
                 )
             # the runs hold no tenant's rows, but a failure's message can name other tenants
             con.execute(
-                "create or replace table tenant_file.marts.pipeline_runs as "
+                "create table tenant_file.marts.pipeline_runs as "
                 "select * replace (cast(null as varchar) as message) from marts.pipeline_runs"
             )
         finally:
             con.execute("detach tenant_file")
     return staged
-
-
-def _tenant_changes(
-    con: duckdb.DuckDBPyConnection,
-    contracted: dict[str, published.Mart],
-    new: dict[str, tuple[int, int]],
-) -> list[str] | None:
-    """The marts of the copy attached as ``tenant_file`` that differ from tonight's (``new``:
-    rows and hash per mart); None when the file must be written whole instead."""
-    free, total = con.execute(
-        "select free_blocks, total_blocks from pragma_database_size() "
-        "where database_name = 'tenant_file'"
-    ).fetchone()
-    if total and free > MAX_FREE_SHARE * total:
-        return None
-    present = _columns(con, "tenant_file")
-    changed = [
-        table
-        for table, mart in contracted.items()
-        if present.get(table) != [(n, d.lower()) for n, d in mart.columns]
-        or _fingerprint(con, f"tenant_file.marts.{quote_ident(table)}", mart)
-        != new.get(table, (0, 0))
-    ]
-    if any(t in REWRITE_WHOLE_WHEN_CHANGED for t in changed):
-        return None
-    return changed
 
 
 def _swap_in_tenant_files(plan: TenantFiles, staged: dict[str, Path]) -> None:
@@ -398,100 +335,6 @@ def _next_warehouse(
             file.unlink(missing_ok=True)
 
 
-# A new warehouse is written whole, not from a copy of the current one, when the copy would
-# be mostly free space (DuckDB reuses a dropped table's blocks but never shrinks a file), or
-# when one of these marts changed: a freed block still holds the bytes of the rows it held,
-# and an erasure must leave none of the person's data in the published file.
-MAX_FREE_SHARE = 0.5
-REWRITE_WHOLE_WHEN_CHANGED = ("erasures",)
-FULL_PUBLISH_ENV = "CUSTOMER_STATUS_PUBLISH_WHOLE"  # =1: always write the warehouse whole
-
-
-@dataclass
-class PublishPlan:
-    """What tonight's publish writes: ``whole`` (a new file) or, from a copy of the current
-    warehouse, only the marts in ``changed``; ``counts``: rows per mart (from the new side);
-    ``why``: why the file is written whole."""
-
-    whole: bool
-    changed: list[str]
-    counts: dict[str, int]
-    why: str = ""
-
-
-def _fingerprint(con, relation: str, mart: published.Mart) -> tuple[int, int]:
-    """Rows and an order-free hash of every row of ``mart``'s contracted columns."""
-    columns = ", ".join(quote_ident(c) for c in mart.column_names)
-    rows, digest = con.execute(
-        f"select count(*), coalesce(sum(hash({columns})), 0) from {relation}"
-    ).fetchone()
-    return int(rows), int(digest)
-
-
-def _columns(con, catalog: str | None) -> dict[str, list[tuple[str, str]]]:
-    """The tables of ``catalog``'s ``marts`` (None: the connection's own file) and their
-    columns ``(name, lower-case type)`` in order."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in con.execute(
-        "select table_name, column_name, lower(data_type) from duckdb_columns() "
-        "where database_name = coalesce(?, current_database()) and schema_name = 'marts' "
-        "order by table_name, column_index",
-        [catalog],
-    ).fetchall():
-        found.setdefault(table, []).append((column, data_type))
-    return found
-
-
-def plan_publish(paths: Paths, contracted: dict[str, published.Mart]) -> PublishPlan:
-    """Compare every contracted mart of the working file with the current warehouse's (same
-    columns and types, same rows: count and hash of every row) to find what tonight changes.
-
-    Both files are only read (the warehouse read-only, as a dashboard does). Raises
-    ``PublishError`` when a contracted mart is missing from the build."""
-    with duckdb.connect() as con:
-        tune(con)
-        con.execute(f"attach {quote_literal(str(paths.work_db))} as work (read_only)")
-        built = _columns(con, "work")
-        missing = sorted(set(contracted) - set(built))
-        if missing:
-            raise PublishError(
-                f"the build left no table for the published mart(s) {', '.join(missing)}; "
-                "nothing was published"
-            )
-        for leftover in sorted(set(built) - set(contracted)):
-            log.warning("marts.%s is no published mart (no contract): not published", leftover)
-        new = {
-            t: _fingerprint(con, f"work.marts.{quote_ident(t)}", m) for t, m in contracted.items()
-        }
-        counts = {t: rows for t, (rows, _) in new.items()}
-        if os.environ.get(FULL_PUBLISH_ENV, "").strip() in ("1", "true", "yes"):
-            return PublishPlan(True, sorted(contracted), counts, f"{FULL_PUBLISH_ENV} is set")
-        if not paths.warehouse.exists():
-            return PublishPlan(True, sorted(contracted), counts, "no warehouse yet")
-        con.execute(f"attach {quote_literal(str(paths.warehouse))} as current (read_only)")
-        free, total = con.execute(
-            "select free_blocks, total_blocks from pragma_database_size() "
-            "where database_name = 'current'"
-        ).fetchone()
-        if total and free > MAX_FREE_SHARE * total:
-            return PublishPlan(
-                True, sorted(contracted), counts,
-                f"the current file is {free / total:.0%} free space",
-            )
-        present = _columns(con, "current")
-        changed = [
-            t
-            for t, mart in contracted.items()
-            if present.get(t) != [(n, d.lower()) for n, d in mart.columns]
-            or _fingerprint(con, f"current.marts.{quote_ident(t)}", mart) != new[t]
-        ]
-        con.execute("detach current")
-    erased = [t for t in changed if t in REWRITE_WHOLE_WHEN_CHANGED]
-    if erased:
-        return PublishPlan(True, sorted(contracted), counts, f"{', '.join(erased)} changed")
-    return PublishPlan(False, changed, counts)
-
-
 def publish_marts(
     paths: Paths, run_id: str, tenant_files: TenantFiles | None = None
 ) -> dict[str, int]:
@@ -501,37 +344,38 @@ def publish_marts(
     The tables and their columns, in order, are the marts' dbt contracts
     (``published.marts``): a contracted mart missing from the build stops the publish (the
     warehouse stays as it was); a table in the working file's ``marts`` that no contract names
-    (left by a model renamed or removed) is not published, and the log says so.
-
-    Only what changed is written (``plan_publish``): the new file starts as a copy of the
-    current warehouse and only the marts whose rows or columns differ are replaced in it
-    (a normal night changes a few marts; every mart is copied whole only on a first night,
-    when the copy would be mostly free space, or after an erasure). Either way the new file
-    is complete before it replaces the old one, as before."""
+    (left by a model renamed or removed) is not published, and the log says so."""
     contracted = published.marts(paths.dbt_project)
-    plan = plan_publish(paths, contracted)
-    with _next_warehouse(paths, from_current=not plan.whole, tenant_files=tenant_files) as con:
-        con.execute("create schema if not exists marts")
-        for table in sorted(set(_columns(con, None)) - set(contracted) - {"pipeline_runs"}):
-            con.execute(f"drop table marts.{quote_ident(table)}")  # a mart no longer published
-        for table in plan.changed:
-            name = quote_ident(table)
-            columns = ", ".join(quote_ident(c) for c in contracted[table].column_names)
-            con.execute(
-                f"create or replace table marts.{name} as select {columns} from work.marts.{name}"
+    counts: dict[str, int] = {}
+    with _next_warehouse(paths, from_current=False, tenant_files=tenant_files) as con:
+        con.execute("create schema marts")
+        built = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'work' "
+                "and schema_name = 'marts'"
+            ).fetchall()
+        }
+        missing = sorted(set(contracted) - built)
+        if missing:
+            raise PublishError(
+                f"the build left no table for the published mart(s) {', '.join(missing)}; "
+                "nothing was published"
             )
+        for leftover in sorted(built - set(contracted)):
+            log.warning("marts.%s is no published mart (no contract): not published", leftover)
+        for table, mart in contracted.items():
+            name = quote_ident(table)
+            columns = ", ".join(quote_ident(c) for c in mart.column_names)
+            con.execute(f"create table marts.{name} as select {columns} from work.marts.{name}")
+            counts[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
         _copy_run_log(
             con, publishing_run=run_id, note=tenant_files.note() if tenant_files else None
         )
     log.info(
-        "published %s (%s): %s",
-        paths.warehouse,
-        f"written whole: {plan.why}" if plan.whole
-        else f"{len(plan.changed)} of {len(contracted)} marts changed: "
-        + (", ".join(plan.changed) or "none"),
-        ", ".join(f"{t} {n:,}" for t, n in plan.counts.items()),
+        "published %s: %s", paths.warehouse, ", ".join(f"{t} {n:,}" for t, n in counts.items())
     )
-    return plan.counts
+    return counts
 
 
 def publish_run_log_only(paths: Paths) -> None:
