@@ -141,7 +141,8 @@ def test_pii_none_keeps_the_tables_and_columns_without_personal_values(paths):
             ).fetchall()
         ]
         assert len(personal) == 4 * len(ROW_TENANTS) * ROWS_PER_TENANT  # the warehouse keeps them
-        con.execute(f"attach '{paths.warehouse.parent / 'tenants' / 't1.duckdb'}' as tf (read_only)")
+        t1 = paths.warehouse.parent / "tenants" / "t1.duckdb"
+        con.execute(f"attach '{t1}' as tf (read_only)")
         for mart in marts.values():
             got = con.execute(
                 "select column_name, lower(data_type) from duckdb_columns() "

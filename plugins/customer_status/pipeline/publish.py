@@ -94,7 +94,9 @@ class TenantPublishing:
     pii: str = "full"
 
 
-def tenant_publishing(per_tenant: bool | str | None = None, pii: str | None = None) -> TenantPublishing:
+def tenant_publishing(
+    per_tenant: bool | str | None = None, pii: str | None = None
+) -> TenantPublishing:
     """The per-tenant publishing of a night: ``per_tenant`` / ``pii`` (flags, DAG params),
     else ``CUSTOMER_STATUS_PUBLISH_PER_TENANT`` / ``CUSTOMER_STATUS_PUBLISH_PII``, else off and
     ``full``. Raises ``ValueError`` on a value that means neither."""

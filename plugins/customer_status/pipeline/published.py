@@ -94,7 +94,8 @@ def marts(project: Path | None = None) -> dict[str, Mart]:
                 if not column.get("data_type"):
                     raise ContractError(f"{where}: column {column['name']} has no data_type")
                 columns.append((column["name"], str(column["data_type"])))
-                meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
+                config = column.get("config") or {}
+                meta = {**(column.get("meta") or {}), **(config.get("meta") or {})}
                 if column["name"] in PII_COLUMNS or meta.get("pii") is True:
                     pii.add(column["name"])
             if not columns:
