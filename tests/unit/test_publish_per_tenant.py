@@ -295,3 +295,31 @@ def test_publish_pii_without_per_tenant_files_is_bad_usage(cli_nights):
     assert code == 0 and seen[-1][1:] == ("1", "none")
     code, _ = cli_nights("run", "--date", "2026-03-31", env={publish.PER_TENANT_ENV: "perhaps"})
     assert code == 2
+
+
+# --- the publish step -------------------------------------------------------------------
+
+
+def test_a_night_without_tenant_files_leaves_earlier_ones_and_says_they_are_old(
+    paths, monkeypatch, caplog
+):
+    from datetime import datetime
+
+    from customer_status.pipeline import nightly
+    from customer_status.pipeline.context import RunContext
+
+    fill_work_file(paths)
+    monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(paths.warehouse))
+    monkeypatch.setenv("CUSTOMER_STATUS_WORK_DIR", str(paths.work_dir))
+    monkeypatch.delenv(publish.PER_TENANT_ENV, raising=False)
+    folder = paths.warehouse.parent / "tenants"
+    folder.mkdir(parents=True)
+    (folder / "t1.duckdb").write_bytes(b"an earlier night's file")
+    ctx = RunContext("r1", None, datetime(2026, 4, 1, 1))
+    nightly.publish(ctx)
+    assert (folder / "t1.duckdb").read_bytes() == b"an earlier night's file"
+    assert "1 per-tenant file(s) in" in caplog.text and "not updated tonight" in caplog.text
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute(
+            "select outcome, message from marts.pipeline_runs where run_id = 'r1'"
+        ).fetchall() == [("published", None)]
