@@ -16,6 +16,8 @@ The DAG only wires steps together; the work lives in ``customer_status.pipeline.
   run with the failed step and its reason.
 - Paths come from ``CUSTOMER_STATUS_LANDING`` / ``CUSTOMER_STATUS_WAREHOUSE`` (and
   optionally ``CUSTOMER_STATUS_WORK_DIR``), as under ``docker-compose.yml``.
+- Per-tenant files: the ``publish_per_tenant`` / ``publish_pii`` params, else
+  ``CUSTOMER_STATUS_PUBLISH_PER_TENANT`` / ``CUSTOMER_STATUS_PUBLISH_PII``.
 """
 
 from __future__ import annotations
@@ -94,6 +96,19 @@ def run_context(context, refused_ok: bool = False) -> RunContext:
             description="Where dbt builds the night: duckdb or spark (a cluster's Thrift "
             "server); empty = $CUSTOMER_STATUS_ENGINE, else duckdb.",
         ),
+        "publish_per_tenant": Param(
+            None,
+            type=["null", "boolean"],
+            description="Also publish one file per tenant, <warehouse dir>/tenants/<tenant_id>"
+            ".duckdb, with only its rows; empty = $CUSTOMER_STATUS_PUBLISH_PER_TENANT, else no.",
+        ),
+        "publish_pii": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, "full", "none"],
+            description="Personal data (email, phone, name, code) in the per-tenant files: "
+            "full or none; empty = $CUSTOMER_STATUS_PUBLISH_PII, else full.",
+        ),
     },
 )
 def customer_status_nightly():
@@ -119,8 +134,13 @@ def customer_status_nightly():
         return run
 
     @task(outlets=[PUBLISHED_WAREHOUSE])  # downstream DAGs run on a published night
-    def publish(run: dict) -> None:
-        nightly.publish(RunContext.from_dict(run["context"]))
+    def publish(run: dict, **context) -> None:
+        params = context["params"]
+        nightly.publish(
+            RunContext.from_dict(run["context"]),
+            per_tenant=params.get("publish_per_tenant"),
+            pii=params.get("publish_pii"),
+        )
 
     @task(trigger_rule="one_failed", retries=0)
     def record_failure(**context) -> None:

@@ -15,7 +15,8 @@
     customer-status billing --tenant T [--month YYYY-MM] --out FILE [--warehouse FILE]
     customer-status report [--run RUN_ID] [--warehouse FILE]
     customer-status spark <start|stop|status> [--warehouse FILE]
-    (run and backfill also take --engine duckdb|spark)
+    (run and backfill also take --engine duckdb|spark and
+     --publish-per-tenant [--publish-pii full|none])
 
 Exit codes: 0 published (or done), 1 a run failed and published nothing (``action``: not
 confirmed, nothing written), 2 bad usage.
@@ -243,8 +244,32 @@ def cmd_spark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_tenant_files(args: argparse.Namespace) -> None:
+    """``--publish-per-tenant`` / ``--publish-pii`` (else their environment variables) for the
+    nights of this command: checked here, then handed to the night's tasks (which run in this
+    process, ``dag.test``) through the environment."""
+    import os
+
+    from .pipeline.publish import PER_TENANT_ENV, PII_ENV, tenant_publishing
+
+    try:
+        chosen = tenant_publishing(True if args.publish_per_tenant else None, args.publish_pii)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.publish_pii is not None and not chosen.enabled:
+        raise UsageError(
+            f"--publish-pii {args.publish_pii} is about the per-tenant files: add "
+            f"--publish-per-tenant (or set {PER_TENANT_ENV}=1)"
+        )
+    os.environ[PER_TENANT_ENV] = "1" if chosen.enabled else "0"
+    os.environ[PII_ENV] = chosen.pii
+    if chosen.enabled:
+        console.print(f"per-tenant files: yes (personal data: {chosen.pii})")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _use_engine(args, _paths(args))
+    _use_tenant_files(args)
     return _run_nights(_paths(args), [_as_of(args.date, "--date")], args.accept_swing, args.verbose)
 
 
@@ -254,6 +279,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise UsageError(f"--end {args.end} is before --start {args.start}")
     dates = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
     _use_engine(args, _paths(args))
+    _use_tenant_files(args)
     return _run_nights(_paths(args), dates, args.accept_swing, args.verbose)
 
 
@@ -465,6 +491,20 @@ def build_parser() -> argparse.ArgumentParser:
             "spark: `customer-status spark start` or $CUSTOMER_STATUS_SPARK_THRIFT)",
         )
 
+    def tenant_files(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--publish-per-tenant",
+            action="store_true",
+            help="also publish <warehouse dir>/tenants/<tenant_id>.duckdb per tenant, with only "
+            "its rows (default $CUSTOMER_STATUS_PUBLISH_PER_TENANT)",
+        )
+        p.add_argument(
+            "--publish-pii",
+            choices=("full", "none"),
+            help="personal data (email, phone, name, code) in the tenant files (default "
+            "$CUSTOMER_STATUS_PUBLISH_PII or full); the warehouse always keeps it",
+        )
+
     def published(p: argparse.ArgumentParser, what: str = "published DuckDB file") -> None:
         p.add_argument(
             "--warehouse",
@@ -503,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where(p)
     engine(p)
+    tenant_files(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="run each date from --start to --end in order")
@@ -511,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accept-swing", action="store_true")
     where(p)
     engine(p)
+    tenant_files(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("demo", help="generate a sample landing zone and run its last nights")

@@ -81,7 +81,10 @@ def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
     landing = root / "landing"
     shutil.copytree(REAL_INPUTS, landing)
     zone = Zone(landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {})
-    return zone, zone.run("--date", REAL_INPUTS_AS_OF)
+    # also one file per tenant, without personal data (test_real_inputs_pertenant.py)
+    return zone, zone.run(
+        "--date", REAL_INPUTS_AS_OF, "--publish-per-tenant", "--publish-pii", "none"
+    )
 
 
 TWO_NIGHTS = Path(__file__).with_name("two_nights")
@@ -141,9 +144,14 @@ def two_nights(tmp_path_factory) -> TwoNights:
     return TwoNights(zone, Path(after_1), Path(after_2), builds, zone.warehouse, fresh.warehouse)
 
 
+# The generated zone's nights also publish one file per tenant (set by the environment, with
+# personal data: test_publish_per_tenant.py); a dashboard holds one open during night 2.
+PER_TENANT = {"CUSTOMER_STATUS_PUBLISH_PER_TENANT": "1"}
+
+
 @pytest.fixture(scope="session")
 def first_night(zone) -> Run:
-    return zone.run("--date", "2026-11-01")
+    return zone.run("--date", "2026-11-01", env=PER_TENANT)
 
 
 @pytest.fixture(scope="session")
@@ -164,19 +172,26 @@ def second_night(zone, first_night) -> dict:
     dbt_log = zone.work_db.parent / "dbt" / "logs" / "dbt.log"
     dbt_log_before = dbt_log.stat().st_size
     dashboard = duckdb.connect(str(zone.warehouse), read_only=True)
+    tenant_file = zone.warehouse.parent / "tenants" / "t1.duckdb"
+    tenant_dashboard = duckdb.connect(str(tenant_file), read_only=True)
     try:
-        run = zone.run("--date", "2026-11-02")
+        run = zone.run("--date", "2026-11-02", env=PER_TENANT)
         seen_by_open_reader = dashboard.execute(
             "select count(*) from marts.pipeline_runs"
         ).fetchone()[0]
+        seen_by_open_tenant_reader = tenant_dashboard.execute(
+            "select count(*), max(as_of_date) from marts.pipeline_runs"
+        ).fetchone()
     finally:
         dashboard.close()
+        tenant_dashboard.close()
     return {
         "run": run,
         "copy": copy.relative_to(zone.landing).as_posix(),
         "new": new.relative_to(zone.landing).as_posix(),
         "before_rejects": before_rejects,
         "seen_by_open_reader": seen_by_open_reader,
+        "seen_by_open_tenant_reader": seen_by_open_tenant_reader,
         "dbt_log": dbt_log.read_bytes()[dbt_log_before:].decode(errors="replace"),
     }
 

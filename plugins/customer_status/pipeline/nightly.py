@@ -186,11 +186,34 @@ def audit(ctx: RunContext) -> dict:
     return {"checks_passed": len(results), "checks_failed": 0}
 
 
-def publish(ctx: RunContext) -> dict[str, int]:
+def publish(
+    ctx: RunContext, per_tenant: bool | None = None, pii: str | None = None
+) -> dict[str, int]:
+    """``per_tenant`` / ``pii``: the per-tenant files (``publish.tenant_publishing``: the DAG
+    params, else the environment, else none)."""
     with step(ctx, "publish"):
-        counts = publishing.publish_marts(ctx.paths, ctx.run_id)
+        options = publishing.tenant_publishing(per_tenant, pii)
+        plan = None
+        if options.enabled:
+            from ..checks.dbt_relations import Relations
+
+            tenants = Relations.of_build(ctx.paths).ref("int_tenants")
+            with work_db(ctx.paths) as con:
+                plan = publishing.plan_tenant_files(con, tenants, ctx.paths.warehouse, options.pii)
+        else:
+            stale = publishing.stale_tenant_files(ctx.paths.warehouse)
+            if stale:
+                log.warning(
+                    "%d per-tenant file(s) in %s are from an earlier night and are not updated "
+                    "tonight (per-tenant publishing is off): publish with --publish-per-tenant "
+                    "or remove them",
+                    len(stale), stale[0].parent,
+                )
+        counts = publishing.publish_marts(ctx.paths, ctx.run_id, tenant_files=plan)
         with work_db(ctx.paths) as con:
-            runs.finish(con, ctx.run_id, "published")
+            runs.finish(con, ctx.run_id, "published", message=plan.note() if plan else None)
+        if plan is not None:
+            log.info(plan.note(), extra={"summary": True})
     with work_db(ctx.paths) as con:  # after the publish step's own time is recorded
         night_page.write_safely(ctx.paths, ctx.run_id, con)
     return counts

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 MARTS_FOLDER = Path("models") / "marts"
 # the dbt source the pipeline fills before the build (models/marts/billing/_billing__sources.yml)
 SNAPSHOT_SOURCE = "published"
+# Personal data in a published column: a customer's email, phone, name and code, whatever mart
+# carries them; a contracted column with ``meta: {pii: true}`` in its YAML is personal too.
+# Per-tenant files published with ``--publish-pii none`` carry these columns as NULL.
+PII_COLUMNS = ("email", "phone", "full_name", "code")
 
 
 class ContractError(Exception):
@@ -47,6 +51,7 @@ class Mart:
 
     name: str
     columns: tuple[tuple[str, str], ...]
+    pii: frozenset[str] = frozenset()  # the columns holding personal data (PII_COLUMNS, meta)
 
     @property
     def column_names(self) -> list[str]:
@@ -103,13 +108,18 @@ def marts(project: Path | None = None) -> dict[str, Mart]:
                     f"{where}: a published mart needs `config: contract: {{enforced: true}}`"
                 )
             columns = []
+            pii = set()
             for column in model.get("columns") or []:
                 if not column.get("data_type"):
                     raise ContractError(f"{where}: column {column['name']} has no data_type")
                 columns.append((column["name"], str(column["data_type"])))
+                config = column.get("config") or {}
+                meta = {**(column.get("meta") or {}), **(config.get("meta") or {})}
+                if column["name"] in PII_COLUMNS or meta.get("pii") is True:
+                    pii.add(column["name"])
             if not columns:
                 raise ContractError(f"{where}: the contract lists no columns")
-            declared[name] = Mart(name, tuple(columns))
+            declared[name] = Mart(name, tuple(columns), frozenset(pii))
     models = sorted(p.stem for p in (project / MARTS_FOLDER).rglob("*.sql"))
     missing = [m for m in models if m not in declared]
     if missing:
