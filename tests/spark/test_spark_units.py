@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,10 +14,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from customer_status.cli import main
+from customer_status.pipeline import published
 from customer_status.pipeline.build import BuildPlan, engine_plan, resolve_engine
+from customer_status.settings import PROJECT_ROOT
 from customer_status.spark import cluster, night
+
+PROJECT = PROJECT_ROOT / "dbt_project"
 
 
 def test_engine_from_flag_then_environment_then_duckdb(monkeypatch):
@@ -149,3 +155,48 @@ def test_recursion_limits_cover_the_longest_history(tmp_path):
     assert rows >= 1_000_000  # never below Spark's default
     con.execute("insert into raw.status_actions select 't', 'c' || i from range(600000) r(i)")
     assert night.recursion_limits(con)[1] >= 600_155
+
+
+# Type names both engines accept as they are (DuckDB and Spark SQL). Not `varchar` (Spark
+# wants a length: DATATYPE_MISSING_SIZE), nor DuckDB-only types such as hugeint, ubigint or
+# `timestamp with time zone`.
+PORTABLE_TYPE = re.compile(
+    r"^(string|bigint|int|integer|boolean|date|timestamp|double|decimal\(\d+,\s*\d+\))$"
+)
+
+
+def _declared_types(project: Path) -> list[tuple[str, str]]:
+    """Every type the project declares in YAML: the marts' contracted ``data_type``s and the
+    seeds' ``column_types``, as (where, type)."""
+    found = []
+    for path in sorted((project / "models" / "marts").rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            for column in model.get("columns") or []:
+                found.append((f"{model['name']}.{column['name']}", str(column.get("data_type"))))
+    for path in sorted((project / "seeds").rglob("*.yml")):
+        for seed in (yaml.safe_load(path.read_text()) or {}).get("seeds") or []:
+            types = (seed.get("config") or {}).get("column_types") or {}
+            found += [(f"seed {seed['name']}.{c}", str(t)) for c, t in types.items()]
+    return found
+
+
+def test_contracted_and_seed_types_are_spelled_for_both_engines():
+    declared = _declared_types(PROJECT)
+    assert len(declared) > 100
+    not_portable = [(where, t) for where, t in declared if not PORTABLE_TYPE.match(t.lower())]
+    assert not_portable == []
+
+
+def test_the_published_duckdb_tables_keep_duckdb_type_names():
+    """`string` in a contract is VARCHAR in the published DuckDB warehouse, as before."""
+    marts = published.marts(PROJECT)
+    types = {t for mart in marts.values() for _, t in mart.columns}
+    assert "varchar" in types and "string" not in types
+    con = duckdb.connect()
+    mart = marts["customer_status"]
+    con.execute(f"create table t ({mart.ddl()})")
+    got = con.execute(
+        "select column_name, lower(data_type) from duckdb_columns() where table_name = 't' "
+        "order by column_index"
+    ).fetchall()
+    assert got == list(mart.columns)
