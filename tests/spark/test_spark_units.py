@@ -256,3 +256,25 @@ def test_the_published_duckdb_tables_keep_duckdb_type_names():
         "order by column_index"
     ).fetchall()
     assert got == list(mart.columns)
+
+
+def test_the_candidate_marts_come_back_as_marts_and_where_the_manifest_names_them(tmp_path):
+    """Spark builds the marts into `marts_candidate`; the working file gets them as `marts`
+    (what publish copies) and, for the audits that read dbt's manifest, under the cluster's
+    name too."""
+    out = tmp_path / "built"
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    for schema, table in (("marts", "customer_status"), ("intermediate", "int_x")):
+        (out / schema / table).mkdir(parents=True)
+        con.execute(
+            f"copy (select 't1' as tenant_id, 1 as n) to "
+            f"'{out / schema / table / 'part-0.parquet'}' (format parquet)"
+        )
+    built = {"intermediate": ["int_x"], "marts": ["customer_status"]}
+    counts = night.import_built(con, out, built)
+    assert counts == {'intermediate."int_x"': 1, 'marts."customer_status"': 1}
+    assert con.execute("select * from marts_candidate.customer_status").fetchall() == [("t1", 1)]
+    night.import_built(con, out, {"intermediate": ["int_x"], "marts": []})  # no stale view
+    assert con.execute(
+        "select count(*) from duckdb_views() where schema_name = 'marts_candidate'"
+    ).fetchone() == (0,)

@@ -209,6 +209,7 @@ def import_built(
                 name = f"{schema}.{quote_ident(table)}"
                 con.execute(f"create or replace table {name} as select {select} from {source}")
                 counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        _alias_cluster_schemas(con, built)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -219,6 +220,28 @@ def import_built(
 def unfinished_marker(work_dir: Path) -> Path:
     """Present while a Spark build runs; left by one that failed or was killed."""
     return cluster.spark_dir(work_dir) / "build-unfinished.json"
+
+
+def _alias_cluster_schemas(con: duckdb.DuckDBPyConnection, built: dict[str, list[str]]) -> None:
+    """Where a cluster schema has another name in the working file (``marts_candidate`` ->
+    ``marts``), views under the cluster's name: the night's dbt manifest names the tables
+    as the cluster built them, and the audits and the report find them through it
+    (``checks.dbt_relations``)."""
+    for cluster_schema, work_schema in BUILT_SCHEMAS.items():
+        if cluster_schema == work_schema or work_schema not in built:
+            continue
+        con.execute(f"create schema if not exists {cluster_schema}")
+        for (view,) in con.execute(
+            "select view_name from duckdb_views() where database_name = current_database() "
+            "and schema_name = ?",
+            [cluster_schema],
+        ).fetchall():
+            con.execute(f"drop view {cluster_schema}.{quote_ident(view)}")
+        for table in built[work_schema]:
+            con.execute(
+                f"create view {cluster_schema}.{quote_ident(table)} as "
+                f"select * from {work_schema}.{quote_ident(table)}"
+            )
 
 
 def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list[str]) -> None:
