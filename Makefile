@@ -37,8 +37,10 @@ test-spark: $(SPARK_STAMP)
 	CUSTOMER_STATUS_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark -s -v
 
 # S = 100k customers (a few minutes), M = 1M (about 10 min), L = 10M (hours): see docs/benchmarks.md
-bench: $(STAMP)
-	$(BIN)/python benchmarks/nightly.py --scale $(SCALE)
+# ENGINE=spark: the nights on a local Spark cluster the benchmark starts and stops
+ENGINE ?= duckdb
+bench: $(if $(filter spark,$(ENGINE)),$(SPARK_STAMP),$(STAMP))
+	$(BIN)/python benchmarks/nightly.py --scale $(SCALE) --engine $(ENGINE)
 
 # the dbt docs site of the last night's models and a link to its Great Expectations Data Docs
 docs: $(STAMP)

@@ -30,8 +30,14 @@ edit to ``dbt_project/`` while the benchmark runs cannot turn the incremental ni
 full refresh (its fingerprint decides that, ``pipeline/build.py``).
 
 Before each measurement the 1-minute load average is read; above 1.5 it waits (30 s steps, at
-most 5 min) and records what it saw. Results:
-``benchmarks/results/<scale>-<date>-<commit>.json`` and ``.md``.
+most 5 min, ``BENCH_MAX_LOAD_WAIT_S``) and records what it saw. Results:
+``benchmarks/results/<scale>-<engine>-<date>-<commit>.json`` and ``.md``.
+
+``--engine spark`` (``make bench ENGINE=spark``): the nights run with ``--engine spark`` on a
+local cluster that the benchmark starts (``customer-status spark start``, timed) in its work
+area and stops at the end; the DuckDB-only baselines (floor, naive grid) are left out: run
+the default engine for them. The cluster's own processes are not children of the nights:
+their memory is not in the nights' peak RSS.
 """
 
 from __future__ import annotations
@@ -81,6 +87,7 @@ FLOOR_COLUMN = {
 LOAD_LIMIT = 1.5
 LOAD_STEP_S = 30
 LOAD_MAX_WAIT_S = int(os.environ.get("BENCH_MAX_LOAD_WAIT_S", "300"))  # a shared machine: wait less
+ENGINES = ("duckdb", "spark")
 TARGETS = {  # issue 6, on 2 cores / 24 GiB
     "full_run_wall_s": {"m": 60.0, "l": 600.0},  # end to end; none at S
     "full_run_peak_gib": {"l": 16.0},
@@ -286,10 +293,11 @@ def worker_naive(db: Path, out_db: Path, as_of: str, out: Path) -> None:
 
 
 class Bench:
-    def __init__(self, scale: str, workdir: Path, keep: bool) -> None:
+    def __init__(self, scale: str, workdir: Path, keep: bool, engine: str = "duckdb") -> None:
         self.scale = scale
+        self.engine = engine
         self.customers = SCALES[scale]
-        self.base = workdir / scale
+        self.base = workdir / (scale if engine == "duckdb" else f"{scale}-{engine}")
         self.keep = keep
         self.zone = self.base / "zone"
         self.landing = self.base / "landing"
@@ -301,6 +309,7 @@ class Bench:
         self.held: list[str] = []
         self.results: dict = {
             "scale": scale,
+            "engine": engine,
             "customers": self.customers,
             "seed": SEED,
             "dates": {
@@ -419,6 +428,8 @@ class Bench:
                 self.landing,
                 "--warehouse",
                 self.warehouse,
+                "--engine",
+                self.engine,
             ],
             self.logs / f"{label}.log",
             self.env(),
@@ -619,6 +630,21 @@ class Bench:
             {"run_id": r, "built_at": str(b), "full_refresh": f} for r, b, f in rows
         ]
 
+    def spark_start(self) -> None:
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [self.cli, "spark", "start", "--warehouse", self.warehouse]
+        self.results["measurements"]["spark_start"] = measured(
+            "spark start", cmd, self.logs / "spark-start.log", self.env()
+        )
+
+    def spark_stop(self) -> None:
+        subprocess.run(
+            [self.cli, "spark", "stop", "--warehouse", str(self.warehouse)],
+            env=self.env(),
+            check=False,
+            timeout=300,
+        )
+
     # -- the whole benchmark
 
     def run(self) -> Path:
@@ -631,20 +657,28 @@ class Bench:
         self.prepare()
         self.generate()
         self.split_landing()
-        steps = [("full night", lambda: self.night("full", FULL_DATE)), ("floor", self.floor)]
-        if self.scale in NAIVE_SCALES:
+        steps = [("full night", lambda: self.night("full", FULL_DATE))]
+        if self.engine == "spark":  # the DuckDB baselines come from a DuckDB run
+            steps.insert(0, ("spark start", self.spark_start))
+        else:
+            steps.append(("floor", self.floor))
+        if self.scale in NAIVE_SCALES and self.engine == "duckdb":
             steps.append(("naive grid", self.naive))
         steps += [
             ("incremental night", lambda: (self.land_held(), self.night("incremental", INCREMENTAL_DATE))),
             ("empty night", lambda: self.night("empty", EMPTY_DATE)),
         ]  # fmt: skip
-        for name, step in steps:
-            try:
-                step()
-            except RuntimeError as exc:  # a failed measurement: keep what was measured
-                say(f"FAILED: {name}: {str(exc).splitlines()[0]}")
-                self.results["error"] = {"step": name, "message": str(exc)[-4000:]}
-                break
+        try:
+            for name, step in steps:
+                try:
+                    step()
+                except RuntimeError as exc:  # a failed measurement: keep what was measured
+                    say(f"FAILED: {name}: {str(exc).splitlines()[0]}")
+                    self.results["error"] = {"step": name, "message": str(exc)[-4000:]}
+                    break
+        finally:
+            if self.engine == "spark":
+                self.spark_stop()
         if self.work_db.exists():
             self.builds()
         self.results["ratios"] = ratios(self.results["measurements"])
@@ -815,7 +849,7 @@ def markdown(r: dict) -> str:
     mach = r["machine"]
     lines = [
         f"# Nightly benchmark, scale {r['scale'].upper()} ({r['customers']:,} customers), "
-        f"{r['started_at'][:10]}",
+        f"engine {r.get('engine', 'duckdb')}, {r['started_at'][:10]}",
         "",
         f"Machine: {mach['cpus']} CPUs ({mach['cpu_model']}), {mach['memory_gib']} GiB; "
         f"Python {mach['python']}, DuckDB {mach['duckdb']}, dbt-core {mach['dbt_core']}; "
@@ -861,6 +895,9 @@ def markdown(r: dict) -> str:
 
     g = m["generate"]
     lines.append(f"| generate | {_s(g['wall_s'])} | | | | | | | {rss(g)} | {load(g)} |")
+    if "spark_start" in m:  # the cluster's own memory is not in the nights' peak RSS
+        x = m["spark_start"]
+        lines.append(f"| spark start | {_s(x['wall_s'])} | | | | | | | {rss(x)} | {load(x)} |")
     for label, as_of in (("full", "full"), ("incremental", "incremental"), ("empty", "empty")):
         if label not in m:
             lines.append(
@@ -955,7 +992,8 @@ def markdown(r: dict) -> str:
 def write_results(r: dict) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     # the commit in the name: several runs on one day (before and after a change) all stay
-    stem = RESULTS_DIR / f"{r['scale']}-{r['started_at'][:10]}-{r['git']['commit'][:7]}"
+    engine = r.get("engine", "duckdb")
+    stem = RESULTS_DIR / f"{r['scale']}-{engine}-{r['started_at'][:10]}-{r['git']['commit'][:7]}"
     stem.with_suffix(".json").write_text(json.dumps(r, indent=2, default=str) + "\n")
     stem.with_suffix(".md").write_text(markdown(r))
     say(f"results: {stem}.md and .json")
@@ -967,6 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="s")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/customer-status-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the landing zone and warehouse")
+    parser.add_argument("--engine", choices=ENGINES, default="duckdb", help="the nights' engine")
     # internal: the floor and naive measurements run in processes of their own
     parser.add_argument("--worker", choices=("floor", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -981,7 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker == "naive":
         worker_naive(args.db, args.naive_db, args.as_of, args.out)
         return 0
-    bench = Bench(args.scale, args.workdir.resolve(), args.keep)
+    bench = Bench(args.scale, args.workdir.resolve(), args.keep, args.engine)
     path = bench.run()
     print(path.read_text())
     return 1 if bench.results.get("error") else 0

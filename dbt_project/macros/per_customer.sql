@@ -5,7 +5,8 @@
     rows are deleted (a customer may now have fewer rows, or none). A model of the folder
     reads its inputs through `touched_rows`, which keeps the touched customers' rows on an
     incremental build and every row on a full one.
-    Dispatched: engines without DELETE (Spark on plain tables) rebuild with --full-refresh. -#}
+    Dispatched: Spark (plain Parquet tables, no DELETE) rewrites the table without the touched
+    customers instead (macros/cross_engine/portable.sql). -#}
 {% macro delete_touched_customers() %}
     {{ return(adapter.dispatch('delete_touched_customers', 'customer_status')()) }}
 {% endmacro %}

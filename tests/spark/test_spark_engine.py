@@ -3,12 +3,14 @@ DuckDB publish the same tables (``make test-spark``).
 
 The landing zone is the e2e timelines (tests/e2e/test_status_timelines.py's FILES). Night 1
 (2026-03-31) lands them all; before night 2 (2026-04-01) a second file of orders, events and
-status actions arrives, so DuckDB's second night is incremental while Spark's is a full
-refresh: the published tables must still be equal, every table, every column, both ways
-(EXCEPT ALL), with the same column names and types. Night 2 moves a billable count beyond
-its tenant's limit: on Spark, too, the audit fails and nothing is published until the swing
-is accepted. Then a Spark night killed while publishing leaves the last good night in place,
-and the dbt unit tests pass on Spark too.
+status actions arrives, so the second night is incremental on both engines (on Spark the
+per-customer models rewrite their tables without the touched customers and append them):
+the published tables must still be equal, every table, every column, both ways (EXCEPT
+ALL), with the same column names and types. Night 2 moves a billable count beyond its
+tenant's limit: on Spark, too, the audit fails and nothing is published until the swing is
+accepted, neither in the DuckDB warehouse nor in the cluster's own `marts` database (the
+night's marts wait in `marts_candidate`). Then a Spark night killed while publishing leaves
+the last good night in place, and the dbt unit tests pass on Spark too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pytest
 
 from customer_status.pipeline.build import dbt_command, dbt_env
 from customer_status.settings import resolve_paths
+from customer_status.spark import cluster
 
 pytestmark = pytest.mark.spark
 CLI = str(Path(sys.executable).with_name("customer-status"))
@@ -139,13 +142,34 @@ def test_first_night_on_spark_publishes_what_duckdb_publishes(first_night):
     assert_same_published(first_night["duckdb"][1], first_night["spark"][1])
 
 
+def _cluster_marts(address: str, schema: str = "marts") -> dict[str, list[tuple]]:
+    """Every table of the cluster's ``schema`` database, rows sorted (as text)."""
+    host, port = address.rsplit(":", 1)
+    con = cluster.connect(cluster.Thrift(host, int(port)))
+    try:
+        cur = con.cursor()
+        cur.execute(f"show tables in {schema}")
+        tables = sorted(row[1] for row in cur.fetchall() if not row[2])
+        found = {}
+        for table in tables:
+            cur.execute(f"select * from {schema}.`{table}`")
+            found[table] = sorted(tuple(map(str, row)) for row in cur.fetchall())
+        return found
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
-def second_night(first_night):
+def second_night(first_night, spark_cluster):
     """Night two moves tenant sun's billable count 2 -> 3 (50 %, above its 25 % limit): on
-    Spark the audit fails first and nothing is published; accepted, it publishes."""
+    Spark the audit fails first and nothing is published, in the warehouse or on the
+    cluster; accepted, it publishes, incrementally on both engines."""
+    _, address = spark_cluster
     landing, warehouse = first_night["spark"]
     _write(landing, SECOND_NIGHT_FILES)
     before = _snapshot(warehouse)
+    on_cluster = _cluster_marts(address)
+    assert len(on_cluster) >= 12 and on_cluster == _cluster_marts(address, "marts_candidate")
     refused = _run(landing, warehouse, NIGHTS[1], "spark")
     assert refused.returncode == 1, (refused.stdout + refused.stderr)[-5000:]
     assert "billable_swing_within_limit [tenant sun]" in refused.stderr, refused.stderr[-3000:]
@@ -153,21 +177,53 @@ def second_night(first_night):
     runs = after.pop("pipeline_runs")
     assert after == {t: rows for t, rows in before.items() if t != "pipeline_runs"}
     assert [(r[4], r[8]) for r in runs][-1] == ("failed", "audit")
+    # the cluster's readers still see night one; the refused night waits in the candidate
+    assert _cluster_marts(address) == on_cluster
+    assert _cluster_marts(address, "marts_candidate") != on_cluster
+    _assert_incremental("spark", refused, resolve_paths(landing, warehouse).work_db)
     for engine, (landing, warehouse) in first_night.items():
         _write(landing, SECOND_NIGHT_FILES)
         proc = _run(landing, warehouse, NIGHTS[1], engine, "--accept-swing")
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
-        if engine == "duckdb":  # the DuckDB night really was incremental
-            assert "full refresh" not in proc.stderr, proc.stderr[-3000:]
+        # Spark's refused night built night two already: its rerun has nothing to recompute
+        work = resolve_paths(landing, warehouse).work_db
+        _assert_incremental(engine, proc, work, touched_some=engine == "duckdb")
     return first_night
 
 
-def test_second_night_full_refresh_on_spark_equals_incremental_duckdb(second_night):
+def _assert_incremental(engine, proc, work: Path, touched_some: bool = True) -> None:
+    """The night's build was incremental and recomputed some customers, not all."""
+    assert "full refresh" not in proc.stderr, proc.stderr[-3000:]
+    with duckdb.connect(str(work), read_only=True) as con:
+        assert con.execute(
+            "select full_refresh from ops.dbt_builds order by built_at desc limit 1"
+        ).fetchone() == (False,)
+        touched, customers = con.execute(
+            "select (select count(*) from intermediate.int_customers_touched), "
+            "(select count(*) from intermediate.int_customers_enriched)"
+        ).fetchone()
+    assert touched < customers, (engine, touched, customers)
+    assert touched > 0 or not touched_some, (engine, touched, customers)
+
+
+def test_incremental_second_night_on_spark_equals_duckdbs(second_night, spark_cluster):
     assert_same_published(second_night["duckdb"][1], second_night["spark"][1])
     with duckdb.connect(str(second_night["spark"][1]), read_only=True) as con:
         assert con.execute(
             "select count(*) from marts.orders where order_id = 'o-spark-1'"
         ).fetchone() == (1,)
+        tables = con.execute(
+            "select table_name from duckdb_tables() "
+            "where schema_name = 'marts' and table_name <> 'pipeline_runs'"
+        ).fetchall()
+        published = {
+            t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for (t,) in tables
+        }
+    # the published night is the cluster's `marts` now too: the candidate, switched in
+    _, address = spark_cluster
+    on_cluster = _cluster_marts(address)
+    assert on_cluster == _cluster_marts(address, "marts_candidate")
+    assert {t: len(rows) for t, rows in on_cluster.items()} == published
 
 
 def _snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -220,8 +276,10 @@ def test_dbt_unit_tests_pass_on_spark(second_night, spark_cluster):
         timeout=1800,
     )
     print(f"dbt unit tests on spark: {time.monotonic() - started:.1f}s")
-    assert proc.returncode == 0, proc.stdout[-6000:]
     results = json.loads((paths.dbt_target / "target" / "run_results.json").read_text())["results"]
     unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    # name what failed, with the start of Spark's message (dbt's output ends in a stack trace)
+    failed = [(r["unique_id"], r["status"], (r.get("message") or "")[:600]) for r in unit]
+    assert all(r[1] == "pass" for r in failed), [r for r in failed if r[1] != "pass"]
+    assert proc.returncode == 0, proc.stdout[-6000:]
     assert len(unit) >= 36
-    assert all(r["status"] == "pass" for r in unit), [(r["unique_id"], r["status"]) for r in unit]

@@ -20,3 +20,33 @@
 {% macro stages_new_rows_only() %}{{ return(adapter.dispatch('stages_new_rows_only', 'customer_status')()) }}{% endmacro %}
 {% macro default__stages_new_rows_only() %}{{ return(is_incremental()) }}{% endmacro %}
 {% macro spark__stages_new_rows_only() %}{{ return(false) }}{% endmacro %}
+
+{#- The per-customer models' pre-hook on Spark (`delete_touched_customers`, macros/per_customer.sql).
+    Plain Parquet tables have no DELETE: on an incremental build the table is rewritten
+    without the customers in `int_customers_touched` (through a side table, since Spark
+    refuses to overwrite a table it reads), and the folder's `append` strategy then adds
+    their recomputed rows, as on DuckDB. Only the touched customers are computed again; the
+    rewrite costs one read and one write of the model's table. -#}
+{% macro spark__delete_touched_customers() %}
+    {%- if execute and is_incremental() -%}
+        {%- set kept = this.incorporate(path={'identifier': this.identifier ~ '__kept'}) -%}
+        {%- set touched = ref('int_customers_touched') -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query(
+            'create table ' ~ kept ~ ' using parquet as select kept.* from ' ~ this ~ ' as kept'
+            ~ ' left anti join ' ~ touched ~ ' as touched'
+            ~ ' on touched.tenant_id = kept.tenant_id and touched.customer_id = kept.customer_id'
+        ) -%}
+        {%- do run_query('insert overwrite table ' ~ this ~ ' select * from ' ~ kept) -%}
+        {%- do run_query('drop table ' ~ kept) -%}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The schema a model is built in, from its configured name. On Spark the marts are built
+    into `marts_candidate`: the cluster's own `marts` database is rewritten from it only in the
+    night's publish step, after every check passed (customer_status.spark.night). On DuckDB
+    the working file's `marts` is the candidate already (the published warehouse is another
+    file, replaced whole). -#}
+{% macro engine_schema_name(name) %}{{ return(adapter.dispatch('engine_schema_name', 'customer_status')(name)) }}{% endmacro %}
+{% macro default__engine_schema_name(name) %}{{ return(name) }}{% endmacro %}
+{% macro spark__engine_schema_name(name) %}{{ return('marts_candidate' if name == 'marts' else name) }}{% endmacro %}

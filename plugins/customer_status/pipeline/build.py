@@ -119,11 +119,16 @@ class BuildPlan:
         return f"models downstream of the as-of date and of new landing files ({changed})"
 
 
-def plan_build(con: duckdb.DuckDBPyConnection, fingerprint: str) -> BuildPlan:
+def plan_build(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, engine: str = "duckdb"
+) -> BuildPlan:
     """Compare the ledger and the project with the last successful build (``ops.dbt_builds``).
 
-    A full refresh when the project changed (or none ran yet, or the operator asked for it);
-    otherwise the landing sources with files loaded or rejected since that build."""
+    A full refresh when the project changed (or none ran yet, or the operator asked for it),
+    or when the last build ran on another engine (``engine_fingerprint``: the engines keep
+    their own tables, so a switch rebuilds everything); otherwise the landing sources with
+    files loaded or rejected since that build."""
+    fingerprint = engine_fingerprint(fingerprint, engine)
     pipeline_db.ensure(con, pipeline_db.DBT_BUILDS)
     through = con.execute("select coalesce(max(load_id), -1) from raw.ingest_ledger").fetchone()[0]
     last = con.execute(
@@ -197,14 +202,12 @@ def resolve_engine(engine: str | None = None) -> str:
     return chosen
 
 
-def engine_plan(plan: BuildPlan, engine: str) -> BuildPlan:
-    """The plan on ``engine``. On Spark every night is a full refresh (plain Parquet tables
-    have no DELETE for the per-customer incremental models), and its build is recorded under
-    its own fingerprint: the working file's DuckDB models are not built by a Spark night, so
-    the next DuckDB night must rebuild them whole."""
-    if engine == "duckdb":
-        return plan
-    return BuildPlan(f"{engine}:{plan.fingerprint}", True, plan.through_load_id, None)
+def engine_fingerprint(fingerprint: str, engine: str) -> str:
+    """The fingerprint a build on ``engine`` is recorded under. A Spark build's tables live on
+    the cluster (the working file gets copies), a DuckDB build's in the working file: each
+    engine's incremental night continues only its own last build, and the first night after
+    a switch of engine is a full refresh."""
+    return fingerprint if engine == "duckdb" else f"{engine}:{fingerprint}"
 
 
 def run_dbt_build(
@@ -213,11 +216,23 @@ def run_dbt_build(
     plan: BuildPlan,
     run_vars: dict[str, str] | None = None,
     engine: str = "duckdb",
-) -> None:
-    """``plan``: what to rebuild (``plan_build``, through ``engine_plan``). ``run_vars``: the
+) -> BuildPlan:
+    """``plan``: what to rebuild (``plan_build`` for ``engine``). ``run_vars``: the
     run's id and start (``run_id``, ``run_started_at``), stamped on the billing restatements
     it records. ``engine``: ``duckdb`` (in the working file) or ``spark``
-    (``customer_status.spark.night``: on the cluster, marts copied back)."""
+    (``customer_status.spark.night``: on the cluster, tables copied back). Returns the plan
+    it carried out: on Spark, a full refresh instead when the last Spark build did not
+    finish (its tables may lack the customers it was recomputing: a table on the cluster
+    has no transaction to roll back)."""
+    if engine == "spark":
+        from ..spark import night
+
+        if not plan.full_refresh and night.unfinished_marker(paths.work_dir).exists():
+            log.warning(
+                "the last Spark build in %s did not finish: tonight's is a full refresh",
+                paths.work_dir,
+            )
+            plan = BuildPlan(plan.fingerprint, True, plan.through_load_id, None)
     parameters = {"as_of_date": as_of_date, **(run_vars or {})}
     env = dbt_env(paths)
     env.update({RUN_PARAMETER_ENV[name]: value for name, value in parameters.items()})
@@ -231,11 +246,10 @@ def run_dbt_build(
         extra={"summary": True},
     )
     if engine == "spark":
-        from ..spark import night
-
         night.run_build(paths, as_of_date, env, args)
-        return
-    run_dbt(paths, as_of_date, args, env)
+    else:
+        run_dbt(paths, as_of_date, args, env)
+    return plan
 
 
 def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str]) -> None:

@@ -57,7 +57,10 @@ def step(ctx: RunContext, name: str) -> Iterator[None]:
     """Time a step; on failure, record step and reason in the run log, then re-raise."""
     started = time.monotonic()
     log.info(
-        "[%s] %s: starting (as-of %s)", ctx.run_id, name, ctx.as_of_date,
+        "[%s] %s: starting (as-of %s)",
+        ctx.run_id,
+        name,
+        ctx.as_of_date,
         extra={"stage_start": name},
     )
     try:
@@ -73,7 +76,10 @@ def step(ctx: RunContext, name: str) -> Iterator[None]:
     with contextlib.suppress(Exception):  # the run record serves the report only
         run_record.stage(ctx.paths, ctx.run_id, name, seconds, ok=True)
     log.info(
-        "[%s] %s: done in %.1fs", ctx.run_id, name, seconds,
+        "[%s] %s: done in %.1fs",
+        ctx.run_id,
+        name,
+        seconds,
         extra={"summary": True, "stage": name, "seconds": seconds},
     )
 
@@ -148,9 +154,8 @@ def build(ctx: RunContext, engine: str | None = None) -> None:
         gx_reclassification.prepare(ctx.run_id)  # imports GX for the audit meanwhile
         with work_db(ctx.paths) as con:
             published.snapshot(con, ctx.paths.warehouse)
-            plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths))
-        plan = dbt_build.engine_plan(plan, engine)
-        dbt_build.run_dbt_build(
+            plan = dbt_build.plan_build(con, dbt_build.project_fingerprint(ctx.paths), engine)
+        plan = dbt_build.run_dbt_build(
             ctx.paths,
             ctx.as_of_date.isoformat(),
             plan,
@@ -191,6 +196,8 @@ def publish(
 ) -> dict[str, int]:
     """``per_tenant`` / ``pii``: the per-tenant files (``publish.tenant_publishing``: the DAG
     params, else the environment, else none)."""
+    from ..spark import night as spark_night
+
     with step(ctx, "publish"):
         options = publishing.tenant_publishing(per_tenant, pii)
         plan = None
@@ -209,6 +216,8 @@ def publish(
                     "or remove them",
                     len(stale), stale[0].parent,
                 )
+        # a night built on Spark: the cluster's own `marts` too, only now (checks passed)
+        spark_night.publish_cluster_marts(ctx.paths, ctx.run_id)
         counts = publishing.publish_marts(ctx.paths, ctx.run_id, tenant_files=plan)
         with work_db(ctx.paths) as con:
             runs.finish(con, ctx.run_id, "published", message=plan.note() if plan else None)

@@ -32,6 +32,10 @@ from ..settings import resolve_paths
 log = logging.getLogger(__name__)
 
 MARTS_FOLDER = Path("models") / "marts"
+# The contracts spell types so that every engine the project runs on accepts them (Spark
+# refuses a `varchar` without a length, DuckDB reads `string` as VARCHAR: docs/stack-notes.md).
+# The published warehouse is DuckDB: its tables get DuckDB's own name for each type.
+DUCKDB_TYPES = {"string": "varchar"}
 # the dbt source the pipeline fills before the build (models/marts/billing/_billing__sources.yml)
 SNAPSHOT_SOURCE = "published"
 # Personal data in a published column: a customer's email, phone, name and code, whatever mart
@@ -47,7 +51,8 @@ class ContractError(Exception):
 
 @dataclass(frozen=True)
 class Mart:
-    """A published table: its name and its contracted columns ``(name, data_type)`` in order."""
+    """A published table: its name and its contracted columns ``(name, data_type)`` in order,
+    each type as DuckDB names it (``DUCKDB_TYPES``)."""
 
     name: str
     columns: tuple[tuple[str, str], ...]
@@ -112,7 +117,8 @@ def marts(project: Path | None = None) -> dict[str, Mart]:
             for column in model.get("columns") or []:
                 if not column.get("data_type"):
                     raise ContractError(f"{where}: column {column['name']} has no data_type")
-                columns.append((column["name"], str(column["data_type"])))
+                data_type = str(column["data_type"]).strip()
+                columns.append((column["name"], DUCKDB_TYPES.get(data_type.lower(), data_type)))
                 config = column.get("config") or {}
                 meta = {**(column.get("meta") or {}), **(config.get("meta") or {})}
                 if column["name"] in PII_COLUMNS or meta.get("pii") is True:

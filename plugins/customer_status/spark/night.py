@@ -6,13 +6,20 @@ Ingestion and the import checks ran on DuckDB as on every night; then:
    ``published`` billing snapshot are exported as Parquet to the lake folder (one folder
    per table; timestamps as UTC instants) and registered as the cluster's ``raw`` and
    ``published`` tables (external Parquet tables in its metastore);
-2. dbt builds the same project on the ``spark`` target (dbt-spark, Thrift), always as a full
-   refresh: plain Parquet tables support no DELETE, which the per-customer incremental
-   models need (README, "Running on Spark");
-3. every table dbt built on the cluster (``rules``, ``staging``, ``intermediate``, ``marts``)
-   is written back to the lake as Parquet and replaces its table in the working DuckDB file,
-   so the audits (which read some intermediate and staging tables too) and the atomic
-   publish run unchanged on the same tables as a DuckDB night.
+2. dbt builds the same project on the ``spark`` target (dbt-spark, Thrift), incrementally
+   like a DuckDB night when the last build was a Spark build of the same project
+   (``pipeline.build.plan_build``): the per-customer models rewrite their table without the
+   touched customers and append their new rows (plain Parquet tables have no DELETE:
+   macros/cross_engine/portable.sql). A Spark build that did not finish (its marker file is
+   left) makes the next one a full refresh: its tables may lack customers;
+3. the marts are built into the cluster's ``marts_candidate`` database; every table dbt built
+   on the cluster (``rules``, ``staging``, ``intermediate``, ``marts_candidate``) is written
+   back to the lake as Parquet and replaces its table in the working DuckDB file (the
+   candidate marts as ``marts``), so the audits (which read some intermediate and staging
+   tables too) and the atomic publish run unchanged on the same tables as a DuckDB night;
+4. in the publish step, after every check passed, ``publish_cluster_marts`` rewrites the
+   cluster's own ``marts`` database from ``marts_candidate``, just before the DuckDB
+   warehouse is replaced: a night that fails a check leaves both as the last good night.
 
 The account-status fold is a recursive CTE (rules §4): Spark stops a recursion after
 ``spark.sql.cteRecursionLevelLimit`` levels or ``cteRecursionRowLimit`` rows. Both are set
@@ -22,6 +29,7 @@ from the data before dbt runs (``recursion_limits``).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import time
@@ -37,8 +45,18 @@ from . import cluster
 log = logging.getLogger(__name__)
 
 EXPORTED_SCHEMAS = ("raw", "published")
-# the schemas dbt builds (dbt_project.yml); all come back to the working file
-BUILT_SCHEMAS = ("rules", "staging", "intermediate", "marts")
+# the cluster's database the marts are built in (macros/cross_engine/portable.sql,
+# engine_schema_name) and the one readers on the cluster use, rewritten when a night publishes
+CANDIDATE_SCHEMA, PUBLISHED_SCHEMA = "marts_candidate", "marts"
+# the schemas dbt builds on the cluster (dbt_project.yml) -> their schema in the working file
+BUILT_SCHEMAS = {
+    "rules": "rules",
+    "staging": "staging",
+    "intermediate": "intermediate",
+    CANDIDATE_SCHEMA: "marts",
+}
+# a side table of the per-customer pre-hook, left only by a build that failed in it
+SIDE_TABLE_SUFFIX = "__kept"
 # Spark's own defaults: never set lower than these
 MIN_LEVELS, MIN_ROWS = 100, 1_000_000
 
@@ -138,19 +156,24 @@ def register_inputs(address: cluster.Thrift, lake: Path, exported: dict[str, lis
 
 
 def export_built(address: cluster.Thrift, out: Path) -> dict[str, list[str]]:
-    """Every table dbt built on the cluster as Parquet under ``out/<schema>/<table>``."""
+    """Every table dbt built on the cluster as Parquet under ``out/<working-file schema>/
+    <table>``, by the working file's schema (the candidate marts become ``marts``)."""
     built: dict[str, list[str]] = {}
     with (
         contextlib.closing(cluster.connect(address)) as con,
         contextlib.closing(con.cursor()) as cur,
     ):
-        for schema in BUILT_SCHEMAS:
+        for schema, work_schema in BUILT_SCHEMAS.items():
             _execute(cur, f"show tables in {schema}")
-            built[schema] = sorted(row[1] for row in cur.fetchall() if not row[2])  # no views
-            for table in built[schema]:
+            built[work_schema] = sorted(
+                row[1]
+                for row in cur.fetchall()
+                if not row[2] and not row[1].endswith(SIDE_TABLE_SUFFIX)  # no views
+            )
+            for table in built[work_schema]:
                 _execute(
                     cur,
-                    f"insert overwrite directory '{(out / schema / table).as_uri()}' "
+                    f"insert overwrite directory '{(out / work_schema / table).as_uri()}' "
                     f"using parquet select * from {schema}.`{table}`",
                 )
     return built
@@ -187,11 +210,39 @@ def import_built(
                 name = f"{schema}.{quote_ident(table)}"
                 con.execute(f"create or replace table {name} as select {select} from {source}")
                 counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        _alias_cluster_schemas(con, built)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return counts
+
+
+def unfinished_marker(work_dir: Path) -> Path:
+    """Present while a Spark build runs; left by one that failed or was killed."""
+    return cluster.spark_dir(work_dir) / "build-unfinished.json"
+
+
+def _alias_cluster_schemas(con: duckdb.DuckDBPyConnection, built: dict[str, list[str]]) -> None:
+    """Where a cluster schema has another name in the working file (``marts_candidate`` ->
+    ``marts``), views under the cluster's name: the night's dbt manifest names the tables
+    as the cluster built them, and the audits and the report find them through it
+    (``checks.dbt_relations``)."""
+    for cluster_schema, work_schema in BUILT_SCHEMAS.items():
+        if cluster_schema == work_schema or work_schema not in built:
+            continue
+        con.execute(f"create schema if not exists {cluster_schema}")
+        for (view,) in con.execute(
+            "select view_name from duckdb_views() where database_name = current_database() "
+            "and schema_name = ?",
+            [cluster_schema],
+        ).fetchall():
+            con.execute(f"drop view {cluster_schema}.{quote_ident(view)}")
+        for table in built[work_schema]:
+            con.execute(
+                f"create view {cluster_schema}.{quote_ident(table)} as "
+                f"select * from {work_schema}.{quote_ident(table)}"
+            )
 
 
 def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list[str]) -> None:
@@ -201,6 +252,9 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
     from ..pipeline import build
 
     address = cluster.thrift_address(paths.work_dir)
+    marker = unfinished_marker(paths.work_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"as_of_date": as_of_date, "args": dbt_args}))
     lake = cluster.lake_dir(paths.work_dir)
     started = time.monotonic()
     inputs, out = lake / "inputs", lake / "built"
@@ -230,6 +284,7 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
     built = export_built(address, out)
     with pipeline_db.connect(paths.work_db) as con:
         counts = import_built(con, out, built)
+    marker.unlink()
     log.info(
         "spark %s: %d tables copied into the working file in %.1fs (marts: %s)",
         address,
@@ -237,3 +292,65 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
         time.monotonic() - started,
         ", ".join(f"{t} {n:,}" for t, n in counts.items() if t.startswith("marts.")),
     )
+
+
+def _columns(cur, relation: str) -> list[tuple[str, str]]:
+    _execute(cur, f"describe {relation}")
+    columns = []
+    for name, data_type, *_ in cur.fetchall():
+        if not name or name.startswith("#"):  # partition information follows
+            break
+        columns.append((name, data_type))
+    return columns
+
+
+def built_on_spark(paths: Paths, run_id: str) -> bool:
+    """True when run ``run_id``'s dbt build ran on Spark (``ops.dbt_builds``)."""
+    if not paths.work_db.exists():
+        return False
+    with pipeline_db.connect(paths.work_db) as con:
+        pipeline_db.ensure(con, pipeline_db.DBT_BUILDS)
+        row = con.execute(
+            "select fingerprint from ops.dbt_builds where run_id = ? order by built_at desc",
+            [run_id],
+        ).fetchone()
+    return row is not None and row[0].startswith("spark:")
+
+
+def publish_cluster_marts(paths: Paths, run_id: str) -> list[str]:
+    """After every check passed: the cluster's ``marts`` database becomes the night's
+    candidate marts (each contracted mart rewritten from ``marts_candidate``; a table no
+    contract names is dropped). Nothing to do for a night built on DuckDB. Returns the
+    marts written."""
+    from ..pipeline import published
+
+    if not built_on_spark(paths, run_id):
+        return []
+    address = cluster.thrift_address(paths.work_dir)
+    marts = published.marts(paths.dbt_project)
+    started = time.monotonic()
+    with (
+        contextlib.closing(cluster.connect(address)) as con,
+        contextlib.closing(con.cursor()) as cur,
+    ):
+        _execute(cur, f"create database if not exists {PUBLISHED_SCHEMA}")
+        _execute(cur, f"show tables in {PUBLISHED_SCHEMA}")
+        existing = {row[1] for row in cur.fetchall() if not row[2]}
+        for name in marts:
+            source = f"{CANDIDATE_SCHEMA}.`{name}`"
+            target = f"{PUBLISHED_SCHEMA}.`{name}`"
+            if name in existing and _columns(cur, target) == _columns(cur, source):
+                _execute(cur, f"insert overwrite table {target} select * from {source}")
+            else:  # new, or its columns changed (a mart gained a column)
+                _execute(cur, f"drop table if exists {target}")
+                _execute(cur, f"create table {target} using parquet as select * from {source}")
+        for stale in sorted(existing - set(marts)):
+            _execute(cur, f"drop table {PUBLISHED_SCHEMA}.`{stale}`")
+    log.info(
+        "spark %s: the cluster's %s database is tonight's %d marts (%.1fs)",
+        address,
+        PUBLISHED_SCHEMA,
+        len(marts),
+        time.monotonic() - started,
+    )
+    return sorted(marts)

@@ -102,8 +102,9 @@ merge_links as (
 
 merge_partners as (
     -- downstream: every customer a touched customer's history counted or counts for at any
-    -- time, along any chain of merges, then or now (set semantics: `union` ends the walk
-    -- on cycles and on customers reached twice)
+    -- time, along any chain of merges, then or now. The walk never visits a customer twice
+    -- (`walked`, the customers of the path so far), so it ends on cycles; at most 100 hops,
+    -- as in int_customer_merge_owners. (`union all`: Spark has no `union` in a recursive CTE)
     select
         tenant_id,
         customer_id
@@ -111,19 +112,25 @@ merge_partners as (
         with recursive downstream as (
             select
                 merge_links.tenant_id,
-                merge_links.merged_into as customer_id
+                merge_links.merged_into as customer_id,
+                1 as hop,
+                {{ dbt.concat(["'|'", 'merge_links.customer_id', "'|'", 'merge_links.merged_into', "'|'"]) }} as walked
             from merge_links
             inner join own_rows
                 on own_rows.tenant_id = merge_links.tenant_id  -- noqa: ST09 (flagged in either order here)
                     and own_rows.customer_id = merge_links.customer_id  -- noqa: ST09
-            union
+            union all
             select
                 merge_links.tenant_id,
-                merge_links.merged_into as customer_id
+                merge_links.merged_into as customer_id,
+                downstream.hop + 1 as hop,
+                {{ dbt.concat(['downstream.walked', 'merge_links.merged_into', "'|'"]) }} as walked
             from downstream
             inner join merge_links
                 on downstream.tenant_id = merge_links.tenant_id
                     and downstream.customer_id = merge_links.customer_id
+            where downstream.hop < 100
+                and {{ dbt.position(dbt.concat(["'|'", 'merge_links.merged_into', "'|'"]), 'downstream.walked') }} = 0
         )
 
         select * from downstream
