@@ -325,10 +325,8 @@ def run(
 ) -> int:
     """The whole command. Exit code 0 written, dry run or nothing to do; 1 not confirmed."""
     request = request.checked()
-    if not dry_run and not landing.is_dir():
-        raise BulkError(
-            f"landing folder {landing} does not exist (set --landing or CUSTOMER_STATUS_LANDING)"
-        )
+    if not dry_run:
+        require_landing_folder(landing)
     with open_published(warehouse) as con:
         require_tenant(con, request.tenant)
         selection = select(con, request)
@@ -382,6 +380,30 @@ def write_csv_atomically(path: Path, header, rows) -> None:
         temp.unlink(missing_ok=True)
 
 
+def require_landing_folder(landing: Path) -> None:
+    """A command that writes a landing file needs the landing folder to exist."""
+    if not landing.is_dir():
+        raise BulkError(
+            f"landing folder {landing} does not exist (set --landing or CUSTOMER_STATUS_LANDING)"
+        )
+
+
+def new_landing_file(
+    folder: Path, prefix: str, tenant: str, now: datetime, *suffix: str
+) -> tuple[Path, str, datetime]:
+    """A name no file in ``folder`` has yet, ``<prefix>-<UTC stamp>-<tenant>[-<suffix>].csv``
+    (another file of the same microsecond: the next microsecond), with its stamp and instant."""
+    folder.mkdir(exist_ok=True)
+    now = now.astimezone(UTC)
+    name = "-".join((re.sub(r"[^A-Za-z0-9_.-]+", "_", tenant), *suffix))
+    while True:
+        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        path = folder / f"{prefix}-{stamp}-{name}.csv"
+        if not path.exists():
+            return path, stamp, now
+        now += timedelta(microseconds=1)
+
+
 def write_action_file(
     landing: Path,
     tenant: str,
@@ -394,16 +416,7 @@ def write_action_file(
     now: datetime,
 ) -> Path:
     """Write one ``status_actions`` file atomically; return its path."""
-    folder = landing / "status_actions"
-    folder.mkdir(exist_ok=True)
-    now = now.astimezone(UTC)
-    safe_tenant = re.sub(r"[^A-Za-z0-9_.-]+", "_", tenant)
-    while True:  # another bulk file in the same microsecond: take the next one
-        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder / f"bulk-{stamp}-{safe_tenant}-{action}.csv"
-        if not path.exists():
-            break
-        now += timedelta(microseconds=1)
+    path, stamp, now = new_landing_file(landing / "status_actions", "bulk", tenant, now, action)
     requested_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     width = max(6, len(str(len(customer_ids))))  # ids sort in row order
     rows = (

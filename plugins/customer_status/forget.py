@@ -31,7 +31,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -46,8 +46,10 @@ from .bulk import (
     PUBLISHED_TABLE,
     BulkError,
     confirm,
+    new_landing_file,
     open_published,
     read_customer_ids,
+    require_landing_folder,
     require_tenant,
     utcnow,
     write_csv_atomically,
@@ -268,10 +270,8 @@ def run(
 ) -> int:
     """The whole command. Exit code 0 written, dry run or nothing to do; 1 not confirmed."""
     request = request.checked()
-    if not dry_run and not landing.is_dir():
-        raise BulkError(
-            f"landing folder {landing} does not exist (set --landing or CUSTOMER_STATUS_LANDING)"
-        )
+    if not dry_run:
+        require_landing_folder(landing)
     with open_published(warehouse) as con:
         require_tenant(con, request.tenant)
         person = find(con, request)
@@ -319,16 +319,7 @@ def write_request_file(
     now: datetime,
 ) -> Path:
     """Write one ``erasure_requests`` file atomically; return its path."""
-    folder = landing / "erasure_requests"
-    folder.mkdir(exist_ok=True)
-    now = now.astimezone(UTC)
-    safe_tenant = re.sub(r"[^A-Za-z0-9_.-]+", "_", tenant)
-    while True:  # another file in the same microsecond: take the next one
-        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder / f"forget-{stamp}-{safe_tenant}.csv"
-        if not path.exists():
-            break
-        now += timedelta(microseconds=1)
+    path, stamp, now = new_landing_file(landing / "erasure_requests", "forget", tenant, now)
     requested_at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     width = max(6, len(str(len(customer_ids))))
     rows = (
