@@ -130,16 +130,92 @@ def zones(tmp_path_factory, spark_cluster):
     return zones
 
 
+FIRST_NIGHT_OUTPUT: dict[str, str] = {}  # engine -> what the first night printed
+
+
 @pytest.fixture(scope="module")
 def first_night(zones):
     for engine, (landing, warehouse) in zones.items():
         proc = _run(landing, warehouse, NIGHTS[0], engine)
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+        FIRST_NIGHT_OUTPUT[engine] = proc.stdout + proc.stderr
     return zones
 
 
 def test_first_night_on_spark_publishes_what_duckdb_publishes(first_night):
     assert_same_published(first_night["duckdb"][1], first_night["spark"][1])
+    # the working file holds the candidate marts and the two small tables Python reads,
+    # not the rest of the build (it stays on the cluster)
+    work = resolve_paths(*first_night["spark"]).work_db
+    with duckdb.connect(str(work), read_only=True) as con:
+        schemas = dict(
+            con.execute(
+                "select schema_name, count(*) from duckdb_tables() "
+                "where schema_name in ('rules', 'staging', 'intermediate', 'marts') group by all"
+            ).fetchall()
+        )
+    assert schemas.get("marts", 0) >= 12 and schemas.get("intermediate") == 2, schemas
+    assert "staging" not in schemas and "rules" not in schemas, schemas
+
+
+def _last_run_id(work: Path) -> str:
+    with duckdb.connect(str(work), read_only=True) as con:
+        return con.execute(
+            "select run_id from ops.dbt_builds order by built_at desc limit 1"
+        ).fetchone()[0]
+
+
+def test_the_audit_runs_on_the_cluster(first_night, spark_cluster):
+    """The reclassification suites query the tables on the cluster, not a copy: the night
+    says so, and a status change without a reason that exists only in a table on the
+    cluster fails its check there, with its tenant and sample row."""
+    from customer_status.checks import gx_reclassification
+    from customer_status.checks.dbt_relations import Relations
+
+    _, address = spark_cluster
+    landing, warehouse = first_night["spark"]
+    paths = resolve_paths(landing, warehouse)
+    host, port = address.rsplit(":", 1)
+    con = cluster.connect(cluster.Thrift(host, int(port)))
+    cur = con.cursor()
+    try:
+        cur.execute("create database if not exists audit_probe")
+        cur.execute("drop table if exists audit_probe.status_changes")
+        cur.execute(
+            "create table audit_probe.status_changes using parquet as "
+            "select * from marts_candidate.status_changes"
+        )
+        cur.execute("describe marts_candidate.status_changes")
+        columns = [row[0] for row in cur.fetchall() if row[0] and not row[0].startswith("#")]
+        select = ", ".join("'' as reason" if c == "reason" else f"`{c}`" for c in columns)
+        cur.execute(
+            f"insert into audit_probe.status_changes select {select} "
+            "from marts_candidate.status_changes where tenant_id = 'ny' limit 1"
+        )
+        built = Relations.of_build(paths)
+        assert built.adapter_type == "spark"
+        relations = Relations(
+            {**built.by_name, "status_changes": "audit_probe.status_changes"},
+            adapter_type="spark",
+        )
+        report = gx_reclassification.validate(
+            paths,
+            _last_run_id(paths.work_db),
+            relations,
+            data_docs=False,
+            only={"every_status_change_has_reason_and_actor"},
+        )
+    finally:
+        cur.execute("drop database if exists audit_probe cascade")
+        con.close()
+    assert report["ran_on"] == f"the Spark cluster at {address}"
+    (outcome,) = report["results"]
+    assert outcome["error"] is None, outcome
+    assert not outcome["success"] and outcome["unexpected_count"] == 1, outcome
+    assert list(outcome["tenants"]) == ["ny"] and outcome["tenants"]["ny"]["rows"] == 1
+    # each night said where its audit ran
+    assert f"audit: ran on the Spark cluster at {address}" in FIRST_NIGHT_OUTPUT["spark"]
+    assert "audit: ran on the working DuckDB file" in FIRST_NIGHT_OUTPUT["duckdb"]
 
 
 def _cluster_marts(address: str, schema: str = "marts") -> dict[str, list[tuple]]:
@@ -180,28 +256,47 @@ def second_night(first_night, spark_cluster):
     # the cluster's readers still see night one; the refused night waits in the candidate
     assert _cluster_marts(address) == on_cluster
     assert _cluster_marts(address, "marts_candidate") != on_cluster
-    _assert_incremental("spark", refused, resolve_paths(landing, warehouse).work_db)
+    _assert_incremental("spark", refused, resolve_paths(landing, warehouse).work_db, True, address)
     for engine, (landing, warehouse) in first_night.items():
         _write(landing, SECOND_NIGHT_FILES)
         proc = _run(landing, warehouse, NIGHTS[1], engine, "--accept-swing")
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
         # Spark's refused night built night two already: its rerun has nothing to recompute
         work = resolve_paths(landing, warehouse).work_db
-        _assert_incremental(engine, proc, work, touched_some=engine == "duckdb")
+        _assert_incremental(engine, proc, work, engine == "duckdb", address)
     return first_night
 
 
-def _assert_incremental(engine, proc, work: Path, touched_some: bool = True) -> None:
-    """The night's build was incremental and recomputed some customers, not all."""
+def _assert_incremental(
+    engine, proc, work: Path, touched_some: bool = True, address: str | None = None
+) -> None:
+    """The night's build was incremental and recomputed some customers, not all (on Spark
+    the intermediate tables stay on the cluster at ``address``)."""
     assert "full refresh" not in proc.stderr, proc.stderr[-3000:]
+    counts = (
+        "select (select count(*) from intermediate.int_customers_touched), "
+        "(select count(*) from intermediate.int_customers_enriched)"
+    )
     with duckdb.connect(str(work), read_only=True) as con:
         assert con.execute(
             "select full_refresh from ops.dbt_builds order by built_at desc limit 1"
         ).fetchone() == (False,)
-        touched, customers = con.execute(
-            "select (select count(*) from intermediate.int_customers_touched), "
-            "(select count(*) from intermediate.int_customers_enriched)"
-        ).fetchone()
+        if engine == "duckdb":
+            touched, customers = con.execute(counts).fetchone()
+        else:  # not copied back to the working file
+            assert con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'intermediate' "
+                "order by all"
+            ).fetchall() == [("int_run_parameters",), ("int_tenants",)]
+    if engine != "duckdb":
+        host, port = address.rsplit(":", 1)
+        con = cluster.connect(cluster.Thrift(host, int(port)))
+        try:
+            cur = con.cursor()
+            cur.execute(counts)
+            touched, customers = cur.fetchone()
+        finally:
+            con.close()
     assert touched < customers, (engine, touched, customers)
     assert touched > 0 or not touched_some, (engine, touched, customers)
 

@@ -34,9 +34,15 @@ def manifest_path(paths: Paths) -> Path:
 class Relations:
     """Model and seed names -> relation names (``"schema"."table"`` or as the engine quotes them)."""
 
-    def __init__(self, by_name: dict[str, str], source: str = "the given relations"):
+    def __init__(
+        self,
+        by_name: dict[str, str],
+        source: str = "the given relations",
+        adapter_type: str = "duckdb",
+    ):
         self.by_name = dict(by_name)
         self.source = source
+        self.adapter_type = adapter_type  # the engine dbt built them on: duckdb or spark
 
     @classmethod
     def from_manifest(cls, path: Path) -> Relations:
@@ -45,14 +51,15 @@ class Relations:
                 f"dbt's manifest {path} does not exist: the audit reads the relations of the "
                 "night's dbt build, which must run first"
             )
-        nodes = json.loads(path.read_text())["nodes"].values()
+        manifest = json.loads(path.read_text())
         return cls(
             {
                 n["name"]: n["relation_name"]
-                for n in nodes
+                for n in manifest["nodes"].values()
                 if n["resource_type"] in ("model", "seed") and n.get("relation_name")
             },
             source=str(path),
+            adapter_type=manifest.get("metadata", {}).get("adapter_type") or "duckdb",
         )
 
     @classmethod

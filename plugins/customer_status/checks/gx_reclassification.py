@@ -5,8 +5,11 @@ published.
 One suite per candidate table (``meta.batch``: a dbt model, the suite's ``{batch}``); every
 expectation is an ``unexpected_rows_expectation``, a query GX runs where the data is (SQL
 pushdown: nothing is pulled into pandas) that returns the offending rows, ``tenant_id``
-first. The other tables a query needs are named as in dbt (``{{ ref('name') }}``) and resolved from dbt's manifest (``dbt_relations``). Results go
-to the night's Data Docs beside the import suites.
+first. The other tables a query needs are named as in dbt (``{{ ref('name') }}``) and
+resolved from dbt's manifest (``dbt_relations``). The suites run where the night's tables
+were built: on the working DuckDB file, or on the Spark cluster through its Thrift server
+for a night with ``--engine spark`` (``candidates_datasource``), so their SQL is written for
+both engines. Results go to the night's Data Docs beside the import suites.
 
 A failed expectation becomes one failed check per tenant: its count of offending rows and
 up to 5 of them, in order (``check_results``). Runs in its own process
@@ -27,6 +30,7 @@ from .gx_runtime import (
     SAMPLE,
     SUITES,
     child_report,
+    cluster_datasource,
     exception_message,
     expectation,
     file_context,
@@ -34,6 +38,7 @@ from .gx_runtime import (
     isolate_failures,
     print_report,
     read_suite,
+    short_error,
     start_child,
     update_data_docs,
     wait_for_go,
@@ -64,7 +69,7 @@ def validate(
     gx = import_gx()
     relations = relations or Relations.of_build(paths)
     context = file_context(gx, paths) if data_docs else gx.get_context(mode="ephemeral")
-    datasource = work_datasource(context, paths.work_db, name="candidates")
+    datasource, ran_on = candidates_datasource(context, paths, relations)
     definitions, batch_queries, specs = [], {}, {}
     for path in suite_files():
         suite_json = read_suite(path)
@@ -100,7 +105,8 @@ def validate(
         )
     )
     engine = datasource.get_execution_engine()
-    isolate_failures(engine)
+    if engine.dialect_name == "duckdb":
+        isolate_failures(engine)
     result = checkpoint.run(run_id=gx.RunIdentifier(run_name=run_id))
     found: dict[tuple[str, str], object] = {}
     for validation in result.run_results.values():
@@ -127,11 +133,29 @@ def validate(
                     try:
                         outcome["tenants"] = tenant_samples(engine, query, batch_queries[name])
                     except Exception as exc:  # the query itself is broken: say so, fail
-                        outcome["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                        outcome["error"] = short_error(f"{type(exc).__name__}: {exc}")
+                        outcome["error"] = outcome["error"].splitlines()[0]
                 out.append(outcome)
     finally:
         engine.close()
-    return {"results": out, "data_docs": update_data_docs(context, result) if data_docs else None}
+    return {
+        "results": out,
+        "ran_on": ran_on,
+        "data_docs": update_data_docs(context, result) if data_docs else None,
+    }
+
+
+def candidates_datasource(context, paths: Paths, relations: Relations):
+    """Where the night's candidate tables are, as a GX datasource, and its description: the
+    Spark cluster (its Thrift server) when dbt built ``relations`` there (the night's
+    manifest says on which engine), so the suites run on the tables the cluster built; else
+    the working DuckDB file."""
+    from ..spark import cluster
+
+    if relations.adapter_type == "spark":
+        address = cluster.thrift_address(paths.work_dir)
+        return cluster_datasource(context, address), f"the Spark cluster at {address}"
+    return work_datasource(context, paths.work_db, name="candidates"), "the working DuckDB file"
 
 
 def tenant_samples(engine, unexpected_rows_query: str, batch_query: str) -> dict:

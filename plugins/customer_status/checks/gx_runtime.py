@@ -1,5 +1,6 @@
 """What every Great Expectations step of the night shares: the DuckDB fix, the project's
-GX context and datasource, suites read from ``expectations/``, and the child process.
+GX context and datasources (the working DuckDB file; the Spark cluster for the audits of a
+night built there), suites read from ``expectations/``, and the child process.
 
 Both GX steps (``gx_imports`` before dbt, ``gx_reclassification`` after it) run GX in a
 child process: GX opens the working DuckDB file through SQLAlchemy, and a separate process
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -71,6 +73,16 @@ def work_datasource(context, work_db: Path, name: str = "work"):
         connection_string=f"duckdb:///{work_db}",
         kwargs=engine_kwargs(),
     )
+
+
+def cluster_datasource(context, address, name: str = "cluster"):
+    """The Spark cluster's Thrift server (``spark.cluster.Thrift``) as a GX SQL datasource
+    through PyHive's SQLAlchemy dialect: the same SQL pushdown as ``work_datasource``, run by
+    the cluster on the tables it built (a night with ``--engine spark``)."""
+    from ..spark import cluster
+
+    url, kwargs = cluster.sqlalchemy_engine_args(address)
+    return context.data_sources.add_or_update_sql(name=name, connection_string=url, kwargs=kwargs)
 
 
 def engine_kwargs() -> dict:
@@ -140,11 +152,25 @@ def exception_message(result) -> str | None:
     if not isinstance(info, dict):
         return None
     if info.get("raised_exception"):
-        return info.get("exception_message")
+        return short_error(info.get("exception_message"))
     for value in info.values():
         if isinstance(value, dict) and value.get("raised_exception"):
-            return value.get("exception_message")
+            return short_error(value.get("exception_message"))
     return None
+
+
+# PyHive's errors quote the Thrift server's whole response, Java stack included
+_THRIFT_ERROR = re.compile(r"errorMessage=(['\"])(?P<text>.*?)\1, operationHandle", re.S)
+
+
+def short_error(message: str | None) -> str | None:
+    """An error from the Spark cluster as its message (first two lines), not the whole
+    Thrift response; other messages unchanged."""
+    found = _THRIFT_ERROR.search(message or "")
+    if not found:
+        return message
+    lines = [line.strip() for line in found.group("text").split("\\n") if line.strip()]
+    return " ".join(lines[:2])
 
 
 # --- JSON with the types sample rows carry ---------------------------------------------

@@ -184,6 +184,8 @@ def audit(ctx: RunContext) -> dict:
                 log.info(result.describe(), extra={"summary": True})
             for line in night_report.lines(con):  # flagged orders and held rows, every night
                 log.warning(line)
+        if report.get("ran_on"):
+            log.info("audit: ran on %s", report["ran_on"], extra={"summary": True})
         if report.get("data_docs"):
             log.info("Data Docs: %s", report["data_docs"])
         if failed:

@@ -232,12 +232,25 @@ def thrift_address(work_dir: Path) -> Thrift:
     return local
 
 
+USERNAME = "customer-status"
+
+
 def connect(address: Thrift, timeout_s: float | None = None):
     """A PyHive connection to the Thrift server (plain SASL, no authentication)."""
     from pyhive import hive
 
     return hive.connect(
-        host=address.host, port=address.port, username="customer-status", configuration=SQL_CONF
+        host=address.host, port=address.port, username=USERNAME, configuration=SQL_CONF
+    )
+
+
+def sqlalchemy_engine_args(address: Thrift) -> tuple[str, dict]:
+    """The same connection as ``connect`` for SQLAlchemy (PyHive's ``hive`` dialect): the URL
+    and the engine arguments. Great Expectations' SQL datasource uses it to run the audits
+    on the cluster (``checks.gx_runtime.cluster_datasource``)."""
+    return (
+        f"hive://{USERNAME}@{address.host}:{address.port}/default",
+        {"connect_args": {"configuration": dict(SQL_CONF)}},
     )
 
 

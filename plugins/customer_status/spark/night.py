@@ -12,11 +12,11 @@ Ingestion and the import checks ran on DuckDB as on every night; then:
    touched customers and append their new rows (plain Parquet tables have no DELETE:
    macros/cross_engine/portable.sql). A Spark build that did not finish (its marker file is
    left) makes the next one a full refresh: its tables may lack customers;
-3. the marts are built into the cluster's ``marts_candidate`` database; every table dbt built
-   on the cluster (``rules``, ``staging``, ``intermediate``, ``marts_candidate``) is written
-   back to the lake as Parquet and replaces its table in the working DuckDB file (the
-   candidate marts as ``marts``), so the audits (which read some intermediate and staging
-   tables too) and the atomic publish run unchanged on the same tables as a DuckDB night;
+3. the marts are built into the cluster's ``marts_candidate`` database. The audits (the
+   reclassification suites, ``checks.gx_reclassification``) run on the cluster, on the
+   tables it built. Only what the working file needs (``COPIED_BACK``: the candidate marts,
+   as ``marts``, for the atomic publish and the report, and two small tables) is written back
+   to the lake as Parquet and replaces its table in the working DuckDB file;
 4. in the publish step, after every check passed, ``publish_cluster_marts`` rewrites the
    cluster's own ``marts`` database from ``marts_candidate``, just before the DuckDB
    warehouse is replaced: a night that fails a check leaves both as the last good night.
@@ -54,6 +54,16 @@ BUILT_SCHEMAS = {
     "staging": "staging",
     "intermediate": "intermediate",
     CANDIDATE_SCHEMA: "marts",
+}
+# What the working file needs of a Spark build, by cluster schema (None: every table): the
+# candidate marts, which the publish step copies to the warehouse and the report reads, and
+# the two small tables the report and the per-tenant publish read (``checks.dbt_relations``).
+# Every other table dbt built stays on the cluster, where the audits read it; the working
+# file's own copies from an earlier DuckDB build are dropped (a switch of engine is a full
+# refresh: ``pipeline.build.plan_build``).
+COPIED_BACK: dict[str, frozenset[str] | None] = {
+    "intermediate": frozenset({"int_run_parameters", "int_tenants"}),
+    CANDIDATE_SCHEMA: None,
 }
 # a side table of the per-customer pre-hook, left only by a build that failed in it
 SIDE_TABLE_SUFFIX = "__kept"
@@ -156,19 +166,26 @@ def register_inputs(address: cluster.Thrift, lake: Path, exported: dict[str, lis
 
 
 def export_built(address: cluster.Thrift, out: Path) -> dict[str, list[str]]:
-    """Every table dbt built on the cluster as Parquet under ``out/<working-file schema>/
-    <table>``, by the working file's schema (the candidate marts become ``marts``)."""
+    """The tables of dbt's build the working file needs (``COPIED_BACK``) as Parquet under
+    ``out/<working-file schema>/<table>``, by the working file's schema (the candidate marts
+    become ``marts``; a built schema with nothing to copy maps to no table)."""
     built: dict[str, list[str]] = {}
     with (
         contextlib.closing(cluster.connect(address)) as con,
         contextlib.closing(con.cursor()) as cur,
     ):
         for schema, work_schema in BUILT_SCHEMAS.items():
+            wanted = COPIED_BACK.get(schema, frozenset())
+            if wanted == frozenset():
+                built[work_schema] = []
+                continue
             _execute(cur, f"show tables in {schema}")
             built[work_schema] = sorted(
                 row[1]
                 for row in cur.fetchall()
-                if not row[2] and not row[1].endswith(SIDE_TABLE_SUFFIX)  # no views
+                if not row[2]  # no views
+                and not row[1].endswith(SIDE_TABLE_SUFFIX)
+                and (wanted is None or row[1] in wanted)
             )
             for table in built[work_schema]:
                 _execute(
@@ -183,7 +200,7 @@ def import_built(
     con: duckdb.DuckDBPyConnection, out: Path, built: dict[str, list[str]]
 ) -> dict[str, int]:
     """The cluster's tables replace the working file's (one transaction); a table of a built
-    schema that the cluster did not build is dropped (stale). Spark writes timestamps as UTC
+    schema that is not among them is dropped (stale, or left on the cluster). Spark writes timestamps as UTC
     instants; they become the naive UTC timestamps DuckDB's models produce."""
     counts = {}
     con.execute("begin")
