@@ -60,3 +60,10 @@
         | first -%}
     {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
+
+{#- A customer id as a merge walk writes it into its path of visited customers (ids between
+    two `|`, `int_customers_touched`): `%` as %25 and `|` as %7C, so that no id can show up
+    inside the path as another id. -#}
+{% macro merge_walk_id(column) -%}
+    replace(replace({{ column }}, '%', '%25'), '|', '%7C')
+{%- endmacro %}

@@ -52,6 +52,10 @@ def is_full_build():
     return False
 
 
+def merge_walk_id(column):
+    return f"replace(replace({column}, '%', '%25'), '|', '%7C')"
+
+
 def status_engine_relation():
     return "intermediate.int_customer_status_segments"
 

@@ -35,6 +35,8 @@
 } -%}
 {%- set status_imports_source = source('landing', 'status_imports') -%}
 {%- set full = customer_status.is_full_build() %}
+{%- set walk_from = customer_status.merge_walk_id('merge_links.customer_id') %}
+{%- set walk_to = customer_status.merge_walk_id('merge_links.merged_into') %}
 -- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
 -- depends_on: {{ ref('int_run_parameters') }}
 
@@ -103,8 +105,10 @@ merge_links as (
 merge_partners as (
     -- downstream: every customer a touched customer's history counted or counts for at any
     -- time, along any chain of merges, then or now. The walk never visits a customer twice
-    -- (`walked`, the customers of the path so far), so it ends on cycles; at most 100 hops,
-    -- as in int_customer_merge_owners. (`union all`: Spark has no `union` in a recursive CTE)
+    -- (`walked`, the customers of the path so far, each between two `|`, written by
+    -- merge_walk_id so that no id can match inside another), so it ends on
+    -- cycles; at most 100 hops, as in int_customer_merge_owners. (`union all`: Spark has no
+    -- `union` in a recursive CTE)
     select
         tenant_id,
         customer_id
@@ -114,7 +118,7 @@ merge_partners as (
                 merge_links.tenant_id,
                 merge_links.merged_into as customer_id,
                 1 as hop,
-                {{ dbt.concat(["'|'", 'merge_links.customer_id', "'|'", 'merge_links.merged_into', "'|'"]) }} as walked
+                {{ dbt.concat(["'|'", walk_from, "'|'", walk_to, "'|'"]) }} as walked
             from merge_links
             inner join own_rows
                 on own_rows.tenant_id = merge_links.tenant_id  -- noqa: ST09 (flagged in either order here)
@@ -124,13 +128,13 @@ merge_partners as (
                 merge_links.tenant_id,
                 merge_links.merged_into as customer_id,
                 downstream.hop + 1 as hop,
-                {{ dbt.concat(['downstream.walked', 'merge_links.merged_into', "'|'"]) }} as walked
+                {{ dbt.concat(['downstream.walked', walk_to, "'|'"]) }} as walked
             from downstream
             inner join merge_links
                 on downstream.tenant_id = merge_links.tenant_id
                     and downstream.customer_id = merge_links.customer_id
             where downstream.hop < 100
-                and {{ dbt.position(dbt.concat(["'|'", 'merge_links.merged_into', "'|'"]), 'downstream.walked') }} = 0
+                and {{ dbt.position(dbt.concat(["'|'", walk_to, "'|'"]), 'downstream.walked') }} = 0
         )
 
         select * from downstream
