@@ -133,8 +133,8 @@ def validate(
                     try:
                         outcome["tenants"] = tenant_samples(engine, query, batch_queries[name])
                     except Exception as exc:  # the query itself is broken: say so, fail
-                        outcome["error"] = short_error(f"{type(exc).__name__}: {exc}")
-                        outcome["error"] = outcome["error"].splitlines()[0]
+                        error = short_error(f"{type(exc).__name__}: {exc}")
+                        outcome["error"] = error.splitlines()[0]
                 out.append(outcome)
     finally:
         engine.close()
