@@ -95,9 +95,10 @@ this_run as (
         metric,
         old_value,
         new_value,
-        '{{ var("run_id", none) or env_var("CUSTOMER_STATUS_RUN_ID", "manual") }}' as restated_by_run,
+        -- the run's id and start are read when the model runs, not at parse (macros/as_of_date.sql)
+        '{{ var("run_id", none) or (env_var("CUSTOMER_STATUS_RUN_ID", "manual") if execute else "manual") }}' as restated_by_run,
         cast(
-            '{{ var("run_started_at", none) or env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") }}'
+            '{{ var("run_started_at", none) or (env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") if execute else "1970-01-01 00:00:00") }}'
             as {{ dbt.type_timestamp() }}
         ) as restated_at,
         grain
