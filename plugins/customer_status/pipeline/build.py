@@ -10,6 +10,9 @@ models downstream of a landing source that received files since then, and those 
 of a model that reads the as-of date (tagged ``as_of_date``: the marts clip at D). Every other
 model is a pure function of sources that did not change, so its table is already right; an
 empty night then costs the as-of-date models and dbt's start-up, not a rebuild of everything.
+A night that loaded nothing also leaves out the per-customer models (tag ``per_customer``):
+they are downstream of the run's parameters only through ``int_customers_touched``, which is
+empty then, so they would delete and append nothing.
 
 dbt runs in a child process: the DuckDB file is released when it exits (dbt-duckdb keeps
 its database open inside a process, docs/stack-notes.md), and a crash in dbt cannot take the run's
