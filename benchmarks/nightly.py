@@ -376,6 +376,9 @@ class Bench:
         customers = sum(t["customers"] for t in summary["tenants"])
         if customers != self.customers:
             raise SystemExit(f"--zone {src}: {customers:,} customers, not {self.customers:,}")
+        last_days = {t["last_day"] for t in summary["tenants"]}
+        if last_days != {END_DATE.isoformat()}:  # the held-back day is END_DATE's files
+            raise SystemExit(f"--zone {src}: generated up to {sorted(last_days)}, not {END_DATE}")
         for path in sorted(src.rglob("*")):
             if path.is_file():
                 (self.zone / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
