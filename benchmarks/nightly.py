@@ -83,6 +83,7 @@ FLOOR_COLUMN = {
     "status_labels": "hash(label)",
     "suppressions": "hash(value)",
     "status_imports": "hash(customer_id)",
+    "erasure_requests": "hash(customer_id)",
 }
 LOAD_LIMIT = 1.5
 LOAD_STEP_S = 30
@@ -293,8 +294,16 @@ def worker_naive(db: Path, out_db: Path, as_of: str, out: Path) -> None:
 
 
 class Bench:
-    def __init__(self, scale: str, workdir: Path, keep: bool, engine: str = "duckdb") -> None:
+    def __init__(
+        self,
+        scale: str,
+        workdir: Path,
+        keep: bool,
+        engine: str = "duckdb",
+        zone: Path | None = None,
+    ) -> None:
         self.scale = scale
+        self.reuse_zone = zone
         self.engine = engine
         self.customers = SCALES[scale]
         self.base = workdir / (scale if engine == "duckdb" else f"{scale}-{engine}")
@@ -352,7 +361,33 @@ class Bench:
         )
 
     def generate(self) -> None:
-        self.results["measurements"]["generate"] = measured(
+        if self.reuse_zone is not None:
+            self.copy_zone()
+        else:
+            self.results["measurements"]["generate"] = self.generated()
+        summary = json.loads((self.zone / "_GENERATED.json").read_text())
+        self.describe_zone(summary)
+
+    def copy_zone(self) -> None:
+        """``--zone DIR``: hard-link a zone generated before instead of generating it again, so
+        that before/after runs read the same files byte for byte."""
+        src = self.reuse_zone
+        summary = json.loads((src / "_GENERATED.json").read_text())
+        customers = sum(t["customers"] for t in summary["tenants"])
+        if customers != self.customers:
+            raise SystemExit(f"--zone {src}: {customers:,} customers, not {self.customers:,}")
+        last_days = {t["last_day"] for t in summary["tenants"]}
+        if last_days != {END_DATE.isoformat()}:  # the held-back day is END_DATE's files
+            raise SystemExit(f"--zone {src}: generated up to {sorted(last_days)}, not {END_DATE}")
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                (self.zone / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, self.zone / path.relative_to(src))
+        self.results["zone_reused_from"] = str(src)
+        say(f"landing zone reused from {src}")
+
+    def generated(self) -> dict:
+        return measured(
             "generate",
             [
                 self.cli,
@@ -370,7 +405,8 @@ class Bench:
             self.logs / "generate.log",
             self.env(),
         )
-        summary = json.loads((self.zone / "_GENERATED.json").read_text())
+
+    def describe_zone(self, summary: dict) -> None:
         by_source: dict[str, dict] = {}
         for f in summary["files"]:
             source = f["path"].split("/", 1)[0]
@@ -443,6 +479,8 @@ class Bench:
             result["ingest"] = ast.literal_eval(m.group(1))
         result.update(self.inspect_work(label))
         self.results["measurements"][label] = result
+        if self.keep:  # each night's published tables, for benchmarks/compare_marts.py
+            shutil.copy(self.warehouse, self.base / f"warehouse-{label}.duckdb")
         return result
 
     def inspect_work(self, label: str) -> dict:
@@ -893,8 +931,9 @@ def markdown(r: dict) -> str:
         peak = f"{x['max_rss_mb'] / 1024:.2f} GB" if x.get("max_rss_mb") else "–"
         return f"{peak} | {x.get('cpu_percent') or '–'}"
 
-    g = m["generate"]
-    lines.append(f"| generate | {_s(g['wall_s'])} | | | | | | | {rss(g)} | {load(g)} |")
+    g = m.get("generate")
+    if g:
+        lines.append(f"| generate | {_s(g['wall_s'])} | | | | | | | {rss(g)} | {load(g)} |")
     if "spark_start" in m:  # the cluster's own memory is not in the nights' peak RSS
         x = m["spark_start"]
         lines.append(f"| spark start | {_s(x['wall_s'])} | | | | | | | {rss(x)} | {load(x)} |")
@@ -1006,6 +1045,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/customer-status-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the landing zone and warehouse")
     parser.add_argument("--engine", choices=ENGINES, default="duckdb", help="the nights' engine")
+    parser.add_argument(
+        "--zone",
+        type=Path,
+        default=Path(os.environ["BENCH_ZONE"]) if os.environ.get("BENCH_ZONE") else None,
+        help="reuse this generated landing zone (hard links) instead of generating one "
+        "(default: $BENCH_ZONE); with --keep each night's warehouse is copied beside it",
+    )
     # internal: the floor and naive measurements run in processes of their own
     parser.add_argument("--worker", choices=("floor", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -1020,7 +1066,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker == "naive":
         worker_naive(args.db, args.naive_db, args.as_of, args.out)
         return 0
-    bench = Bench(args.scale, args.workdir.resolve(), args.keep, args.engine)
+    zone = args.zone.resolve() if args.zone else None
+    bench = Bench(args.scale, args.workdir.resolve(), args.keep, args.engine, zone)
     path = bench.run()
     print(path.read_text())
     return 1 if bench.results.get("error") else 0

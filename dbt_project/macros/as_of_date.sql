@@ -2,9 +2,13 @@
     unit tests and backfills pass the date they mean. The pipeline sets the environment
     variable CUSTOMER_STATUS_AS_OF_DATE rather than the var `as_of_date`: a var that changes
     every night makes dbt re-parse the whole project, an environment variable only the
-    models that read it. By hand, `--vars '{as_of_date: ...}'` works too, and wins. -#}
+    models that read it. By hand, `--vars '{as_of_date: ...}'` works too, and wins.
+    The variable is read when the model runs (`execute`), not when dbt parses it: dbt
+    re-parses every file whose parse read an environment variable that changed since, and
+    their YAML with them, which every night did for the as-of date (seconds of start-up). The
+    parsed project has no date in it; each run's compiled SQL has its own. -#}
 {% macro as_of_date() -%}
-    {%- set d = var('as_of_date') or env_var('CUSTOMER_STATUS_AS_OF_DATE', '') -%}
+    {%- set d = var('as_of_date') or (env_var('CUSTOMER_STATUS_AS_OF_DATE', '') if execute else '') -%}
     {%- if not d and execute -%}
         {{ exceptions.raise_compiler_error(
             "the as-of date is not set: pass --vars '{as_of_date: YYYY-MM-DD}'"

@@ -49,6 +49,10 @@ def test_per_customer_models_share_one_folder_config(manifest):
         "int_member_deactivation_intervals",
         "int_customer_status_facts",
         "int_customer_status_segments",
+        # the facts' per-customer inputs (their only reader takes the touched customers' rows)
+        "int_lifecycle_payment_intervals",
+        "int_account_status_date_intervals",
+        "int_member_suppression_intervals",
     }
     for name, model in per_customer.items():
         config = model["config"]

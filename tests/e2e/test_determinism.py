@@ -204,6 +204,8 @@ def test_nights_without_new_files_rebuilt_only_what_reads_the_as_of_date(histori
     ran = {r["unique_id"] for r in json.loads(last.read_text())["results"]}
     assert "model.customer_status.customer_status" in ran
     assert "model.customer_status.stg_landing__orders" not in ran, "an unchanged source rebuilt"
+    # no customer touched: the per-customer models keep their tables (pipeline/build.py)
+    assert "model.customer_status.int_customer_status_segments" not in ran, "per-customer ran"
 
 
 def test_restatements_name_runs_that_published(histories):

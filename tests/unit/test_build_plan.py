@@ -90,3 +90,39 @@ def test_build_recorded_before_watermarks_rebuilds_everything(con):
     plan = plan_build(con, "v1")
     assert plan == BuildPlan("v1", False, 1, None)
     assert plan.dbt_args() == ()
+
+
+def _status_engine_table(con) -> None:
+    con.execute("create schema if not exists intermediate")
+    con.execute("create table intermediate.int_customer_status_segments (built_through_load_id bigint)")
+
+
+def test_night_without_new_files_leaves_the_per_customer_models_out(con):
+    """No new file: no customer is touched, so the status engine's per-customer models would
+    delete and append nothing; the build leaves them (and their tests) out."""
+    land(con, 1, "orders")
+    record_build(con, "night-1", plan_build(con, "v1"))
+    _status_engine_table(con)
+    plan = plan_build(con, "v1")
+    assert plan.skips_per_customer
+    assert plan.dbt_args() == (
+        "--select",
+        "tag:as_of_date+ source:published+",
+        "--exclude",
+        "tag:per_customer",
+    )
+    assert "per-customer models kept" in plan.describe()
+
+
+def test_per_customer_models_run_when_files_landed_or_their_tables_are_missing(con):
+    land(con, 1, "orders")
+    record_build(con, "night-1", plan_build(con, "v1"))
+    # no table of the status engine yet (a new work file): every customer is recomputed
+    assert not plan_build(con, "v1").skips_per_customer
+    _status_engine_table(con)
+    # on Spark the engine's tables live on the cluster: the whole selection runs
+    assert not plan_build(con, "v1", engine="spark").skips_per_customer
+    land(con, 2, "status_labels")  # any new file (even one with no customer of its own)
+    plan = plan_build(con, "v1")
+    assert plan.changed_sources == ("status_labels",) and not plan.skips_per_customer
+    assert "--exclude" not in plan.dbt_args()

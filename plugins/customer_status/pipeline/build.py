@@ -10,6 +10,9 @@ models downstream of a landing source that received files since then, and those 
 of a model that reads the as-of date (tagged ``as_of_date``: the marts clip at D). Every other
 model is a pure function of sources that did not change, so its table is already right; an
 empty night then costs the as-of-date models and dbt's start-up, not a rebuild of everything.
+A night that loaded nothing also leaves out the per-customer models (tag ``per_customer``):
+they are downstream of the run's parameters only through ``int_customers_touched``, which is
+empty then, so they would delete and append nothing.
 
 dbt runs in a child process: the DuckDB file is released when it exits (dbt-duckdb keeps
 its database open inside a process, docs/stack-notes.md), and a crash in dbt cannot take the run's
@@ -76,6 +79,11 @@ FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
 LEDGER_SOURCES = ("ingest_ledger", "import_rejects")
 # the run's as-of date (models tagged in dbt) and the published figures copied in each run
 ALWAYS_SELECTED = ("tag:as_of_date+", "source:published+")
+# the status engine's per-customer models (dbt_project.yml tags their folder): on a night
+# that loaded nothing, no customer is touched, so they would delete and append nothing
+PER_CUSTOMER_TAG = "tag:per_customer"
+# the status engine's last model: without its table a build recomputes every customer
+STATUS_ENGINE_TABLE = ("intermediate", "int_customer_status_segments")
 
 
 def project_fingerprint(paths: Paths) -> str:
@@ -99,6 +107,10 @@ class BuildPlan:
     full_refresh: bool
     through_load_id: int  # the highest load id in the ledger when the build starts
     changed_sources: tuple[str, ...] | None
+    # no new file since the last build and the status engine's tables exist: its
+    # per-customer models are left out (nothing touches a customer, so they would delete and
+    # append nothing; their inputs are unchanged, so their data tests' verdicts stand)
+    skips_per_customer: bool = False
 
     def dbt_args(self) -> tuple[str, ...]:
         """The ``dbt build`` arguments that carry out this plan."""
@@ -108,7 +120,8 @@ class BuildPlan:
             return ()
         landing = [*self.changed_sources, *(LEDGER_SOURCES if self.changed_sources else ())]
         selectors = [f"source:landing.{name}+" for name in landing] + list(ALWAYS_SELECTED)
-        return ("--select", " ".join(selectors))
+        exclude = ("--exclude", PER_CUSTOMER_TAG) if self.skips_per_customer else ()
+        return ("--select", " ".join(selectors), *exclude)
 
     def describe(self) -> str:
         if self.full_refresh:
@@ -116,7 +129,8 @@ class BuildPlan:
         if self.changed_sources is None:
             return "every model"
         changed = ", ".join(self.changed_sources) or "no new files"
-        return f"models downstream of the as-of date and of new landing files ({changed})"
+        kept = "; no customer touched, the per-customer models kept" if self.skips_per_customer else ""
+        return f"models downstream of the as-of date and of new landing files ({changed}){kept}"
 
 
 def plan_build(
@@ -147,7 +161,23 @@ def plan_build(
         "select distinct source from raw.ingest_ledger where load_id > ? order by source",
         [last[1]],
     ).fetchall()
-    return BuildPlan(fingerprint, False, through, tuple(name for (name,) in changed))
+    changed_sources = tuple(name for (name,) in changed)
+    # Spark keeps the engine's tables on the cluster: its nights keep the whole selection
+    skips = not changed_sources and engine == "duckdb" and _status_engine_built(con)
+    return BuildPlan(fingerprint, False, through, changed_sources, skips)
+
+
+def _status_engine_built(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the work file has the status engine's last table (else the build recomputes
+    every customer, ``is_full_build`` in macros/per_customer.sql)."""
+    schema, table = STATUS_ENGINE_TABLE
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
 
 
 def _scrubbed_since(con: duckdb.DuckDBPyConnection, through_load_id: int) -> bool:

@@ -88,6 +88,12 @@ monthly_changes as (
     {%- endfor %}
 ),
 
+{# the run's id and start, read when the model runs, not at parse (macros/as_of_date.sql) #}
+{% set run_id = var("run_id", none)
+    or (env_var("CUSTOMER_STATUS_RUN_ID", "manual") if execute else "manual") %}
+{% set run_started_at = var("run_started_at", none)
+    or (env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") if execute else "1970-01-01 00:00:00") %}
+
 this_run as (
     select
         tenant_id,
@@ -95,9 +101,9 @@ this_run as (
         metric,
         old_value,
         new_value,
-        '{{ var("run_id", none) or env_var("CUSTOMER_STATUS_RUN_ID", "manual") }}' as restated_by_run,
+        '{{ run_id }}' as restated_by_run,
         cast(
-            '{{ var("run_started_at", none) or env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") }}'
+            '{{ run_started_at }}'
             as {{ dbt.type_timestamp() }}
         ) as restated_at,
         grain

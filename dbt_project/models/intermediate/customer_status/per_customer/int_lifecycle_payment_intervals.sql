@@ -14,7 +14,8 @@
 with
 
 payments as (
-    select * from {{ ref('int_payments_attributed') }}
+    -- every range is per customer: the touched customers' payments are all it needs
+    {{ customer_status.touched_rows(ref('int_payments_attributed'), 'payments') }}
 ),
 
 windows as (

@@ -5,7 +5,7 @@
 with
 
 intervals as (
-    select * from {{ ref('int_account_status_intervals') }}
+    {{ customer_status.touched_rows(ref('int_account_status_intervals'), 'intervals') }}
 ),
 
 customers as (

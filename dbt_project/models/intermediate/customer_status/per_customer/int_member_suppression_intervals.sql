@@ -22,8 +22,9 @@ suppressions as (
 ),
 
 attribute_intervals as (
-    select * from {{ ref('int_customer_attribute_intervals') }}
-    where email is not null
+    -- the touched customers' versions (the suppression list itself is read whole)
+    {{ customer_status.touched_rows(ref('int_customer_attribute_intervals'), 'attributes') }}
+    where attributes.email is not null
 ),
 
 email_intervals as (
