@@ -1,6 +1,6 @@
-{#- Published: per tenant, day (from the tenant's first customer to the as-of date),
-    dimension and value, how many customers had that value at the end of the day (rules §7,
-    §9). Internal customers are left out (rules §9) and so are deleted ones (rules §4: "hidden
+{#- Published: per tenant, day, dimension and value (from the first day any of the tenant's
+    customers had that value to the as-of date), how many customers had that value at the end
+    of the day (rules §7, §9). Internal customers are left out (rules §9) and so are deleted ones (rules §4: "hidden
     from counts"). Built from the history's validity ranges (+1 where a range starts, -1
     where it ends, summed day by day), not from a customer x day grid. -#}
 with
@@ -66,11 +66,16 @@ tenant_days as (
 ),
 
 dimension_values as (
-    select distinct
+    -- a value is counted from the first day any customer of the tenant had it: a value met
+    -- for the first time on day X adds no rows before X (rules §1, a row counts from its own
+    -- day on), and 0 from then on when nobody has it any more
+    select
         tenant_id,
         dimension,
-        value
+        value,
+        min(valid_from) as first_day
     from by_dimension
+    group by tenant_id, dimension, value
 ),
 
 grid as (
@@ -82,6 +87,7 @@ grid as (
     from tenant_days
     inner join dimension_values
         on tenant_days.tenant_id = dimension_values.tenant_id
+            and tenant_days.day >= dimension_values.first_day
 ),
 
 final as (
