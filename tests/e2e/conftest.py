@@ -89,6 +89,23 @@ def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
     )
 
 
+ONE_NIGHT = Path(__file__).with_name("one_night") / "landing"
+ONE_NIGHT_AS_OF = "2026-03-31"
+
+
+@pytest.fixture(scope="session")
+def one_night(tmp_path_factory) -> tuple[Zone, Run]:
+    """The hand-written timelines of ``tests/e2e/one_night/`` and one plain night over them,
+    for ``ONE_NIGHT_AS_OF``: test_status_timelines.py (tenants ``ny``, ``eng``, ``sun``) and
+    test_account_status.py (tenant ``t1``) assert on this one run."""
+    root = tmp_path_factory.mktemp("one-night")
+    shutil.copytree(ONE_NIGHT, root / "landing")
+    zone = Zone(
+        root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
+    )
+    return zone, zone.run("--date", ONE_NIGHT_AS_OF)
+
+
 TWO_NIGHTS = Path(__file__).with_name("two_nights")
 
 
