@@ -97,7 +97,8 @@ ONE_NIGHT_AS_OF = "2026-03-31"
 def one_night(tmp_path_factory) -> tuple[Zone, Run]:
     """The hand-written timelines of ``tests/e2e/one_night/`` and one plain night over them,
     for ``ONE_NIGHT_AS_OF``: test_status_timelines.py (tenants ``ny``, ``eng``, ``sun``) and
-    test_account_status.py (tenant ``t1``) assert on this one run."""
+    test_account_status.py (tenant ``t1``) assert on this one run; test_erasure.py (tenant
+    ``er1``) starts its later nights from a copy of it."""
     root = tmp_path_factory.mktemp("one-night")
     shutil.copytree(ONE_NIGHT, root / "landing")
     zone = Zone(
