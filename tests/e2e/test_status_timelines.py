@@ -21,6 +21,7 @@ this case's tenants; the invariants (every change has a reason, counts add up) h
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,6 +36,12 @@ pytestmark = pytest.mark.e2e
 # the case's files in the shared one-night zone (fixture ``one_night``), one per source
 ZONE = Path(__file__).with_name("one_night") / "landing"
 IN_CASE = "tenant_id in ('eng', 'ny', 'sun')"
+# the case's files by landing path (tests/spark/test_spark_engine.py lands these on both engines)
+FILES = {
+    f"{source.name}/timelines.csv": (source / "timelines.csv").read_text(encoding="utf-8")
+    for source in sorted(ZONE.iterdir())
+    if (source / "timelines.csv").is_file()
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +59,7 @@ def d(day: str) -> date:
 
 def landed(source: str) -> list[dict]:
     """The rows of the case's landing file of one source, as dicts."""
-    with (ZONE / source / "timelines.csv").open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    return list(csv.DictReader(io.StringIO(FILES[f"{source}/timelines.csv"])))
 
 
 def created_local_dates() -> dict[tuple[str, str], date]:
