@@ -19,7 +19,7 @@ from customer_status.settings import Paths, resolve_paths
 VARS = json.dumps({"as_of_date": "2026-11-01"})
 
 
-def dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         dbt_command(paths, *args, "--vars", VARS),
         env=dbt_env(paths),
@@ -40,7 +40,7 @@ def empty_build(tmp_path_factory) -> Paths:
     with duckdb.connect(str(paths.work_db)) as con:
         ensure_raw_schema(con)  # unit tests read the sources' column types
         published.create_empty(con)
-    empty = dbt(paths, "build", "--empty", "--exclude-resource-type", "unit_test")
+    empty = _dbt(paths, "build", "--empty", "--exclude-resource-type", "unit_test")
     assert empty.returncode == 0, empty.stdout[-6000:]
     shutil.copyfile(paths.dbt_target / "target" / "manifest.json", root / "parsed-manifest.json")
     return paths

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
-from conftest import dbt
+from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
+from customer_status.settings import Paths
 
-from customer_status.pipeline.build import RUN_PARAMETER_ENV
+VARS = json.dumps({"as_of_date": "2026-11-01"})
+
+
+def dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        dbt_command(paths, *args, "--vars", VARS),
+        env=dbt_env(paths),
+        cwd=paths.dbt_project,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_dbt_unit_tests_pass(empty_build):

@@ -263,6 +263,11 @@ class GeneratedHistory:
 
     generated: Path
     after_first_night: Path  # a folder: landing/, warehouse.duckdb, warehouse.work/
+    seed: int = PROPERTY_SEED
+    nights: tuple[str, ...] = tuple(PROPERTY_NIGHTS)
+
+    def land(self, landing: Path, up_to: str | None) -> None:
+        land_generated(self.generated, landing, up_to)
 
     def copy_after_first_night(self, root: Path) -> Zone:
         shutil.copytree(self.after_first_night, root, dirs_exist_ok=True)

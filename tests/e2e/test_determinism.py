@@ -30,13 +30,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROPERTY_NIGHTS, PROPERTY_SEED, land_generated
 
 CLI = str(Path(sys.executable).with_name("customer-status"))
 
 pytestmark = pytest.mark.e2e
 
-NIGHTS = PROPERTY_NIGHTS
+NIGHTS = ["2026-10-31", "2026-11-01"]  # fixture generated_history's nights
 HISTORY_OF_RUNS = {"pipeline_runs", "billing_restatements"}
 
 
@@ -71,18 +70,18 @@ def _tables(warehouse: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def histories(generated_history, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("determinism")
-    generated = generated_history.generated
+    assert list(generated_history.nights) == NIGHTS
 
     # every history reads its own copy of the files under the same relative paths; the
     # night-by-night history's first night is the shared one of ``generated_history``
     nightly = root / "nightly"
     generated_history.copy_after_first_night(nightly)
     for night in NIGHTS[1:]:
-        land_generated(generated, nightly / "landing", up_to=night)
+        generated_history.land(nightly / "landing", up_to=night)
         _run(nightly / "landing", nightly / "warehouse.duckdb", night)
 
     shuffled = root / "shuffled"
-    land_generated(generated, shuffled / "landing", up_to=None)
+    generated_history.land(shuffled / "landing", up_to=None)
     # the last night first: everything landed, one run on a new warehouse, which is the
     # rebuild: its published file is kept as the rebuild before the history goes on
     _run(shuffled / "landing", shuffled / "warehouse.duckdb", NIGHTS[-1])
@@ -90,7 +89,7 @@ def histories(generated_history, tmp_path_factory) -> dict[str, Path]:
     rebuild.parent.mkdir()
     shutil.copyfile(shuffled / "warehouse.duckdb", rebuild)
     # then an earlier one (a backfill after the fact), then the last again
-    earlier = random.Random(PROPERTY_SEED).choice(NIGHTS[:-1])
+    earlier = random.Random(generated_history.seed).choice(NIGHTS[:-1])
     _run(shuffled / "landing", shuffled / "warehouse.duckdb", earlier, NIGHTS[-1])
     return {
         "rebuild": rebuild,

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CLI, ONE_NIGHT_AS_OF, Zone
+from conftest import CLI, Zone
 
 ZONE = Path(__file__).with_name("one_night") / "landing"
-NIGHT_1 = ONE_NIGHT_AS_OF  # "2026-03-31"
+NIGHT_1 = "2026-03-31"  # the one-night zone's night (fixture one_night)
 ERASED = ("e1", "e3", "e4", "e6")
 # every value of the erased customers' that any landing file holds
 PERSONAL = [

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import land_generated
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).with_name("customer-status"))
@@ -38,7 +37,7 @@ def test_a_fold_that_applies_forbidden_transitions_is_stopped_by_the_audit(
     # a copy of the generated history after its good night of 2026-10-31 (fixture
     # ``generated_history``), every generated file landed for the next night
     zone = generated_history.copy_after_first_night(tmp_path / "zone")
-    land_generated(generated_history.generated, zone.landing, up_to=None)
+    generated_history.land(zone.landing, up_to=None)
     landing, warehouse = zone.landing, zone.warehouse
     base = [CLI, "run", "--landing", str(landing), "--warehouse", str(warehouse)]
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import land_generated
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).with_name("customer-status"))
@@ -24,7 +23,7 @@ def zone(generated_history, tmp_path_factory):
     """A copy of the generated history after its first night (2026-10-31, fixture
     ``generated_history``), with the files of 2026-11-01 landed for the next night."""
     copy = generated_history.copy_after_first_night(tmp_path_factory.mktemp("kill"))
-    land_generated(generated_history.generated, copy.landing, up_to=None)
+    generated_history.land(copy.landing, up_to=None)
     return copy.landing, copy.warehouse
 
 
