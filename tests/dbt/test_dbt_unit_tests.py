@@ -7,18 +7,13 @@ import json
 import re
 import subprocess
 
-import duckdb
-import pytest
-
-from customer_status.ingest.loader import ensure_raw_schema
-from customer_status.pipeline import published
 from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
-from customer_status.settings import Paths, resolve_paths
+from customer_status.settings import Paths
 
 VARS = json.dumps({"as_of_date": "2026-11-01"})
 
 
-def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+def dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         dbt_command(paths, *args, "--vars", VARS),
         env=dbt_env(paths),
@@ -28,22 +23,8 @@ def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def empty_build(tmp_path_factory) -> Paths:
-    """Every model built empty: unit tests read their inputs' column types from the database."""
-    root = tmp_path_factory.mktemp("dbt")
-    paths = resolve_paths(root / "landing", root / "warehouse.duckdb")
-    paths.work_dir.mkdir(parents=True)
-    with duckdb.connect(str(paths.work_db)) as con:
-        ensure_raw_schema(con)  # unit tests read the sources' column types
-        published.create_empty(con)
-    empty = _dbt(paths, "build", "--empty", "--exclude-resource-type", "unit_test")
-    assert empty.returncode == 0, empty.stdout[-6000:]
-    return paths
-
-
 def test_dbt_unit_tests_pass(empty_build):
-    proc = _dbt(empty_build, "test", "--select", "test_type:unit")
+    proc = dbt(empty_build, "test", "--select", "test_type:unit")
     assert proc.returncode == 0, proc.stdout[-6000:]
     target = empty_build.dbt_target / "target"
     results = json.loads((target / "run_results.json").read_text())["results"]

@@ -1,40 +1,19 @@
-"""One home per rule inside the dbt project, checked on the parsed project (`dbt parse`, no
-database): statuses and tenant defaults are data (seeds), the per-customer incremental
-models share one folder-level config and one pair of macros, and every macro is described."""
+"""One home per rule inside the dbt project, checked on the parsed project (the manifest of
+the session's empty build, tests/dbt/conftest.py): statuses and tenant defaults are data
+(seeds), the per-customer incremental models share one folder-level config and one pair of
+macros, and every macro is described."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
-
-from customer_status.pipeline.build import dbt_command, dbt_env
-from customer_status.settings import resolve_paths
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 PER_CUSTOMER = "intermediate/customer_status/per_customer/"
 ACCOUNT_STATUSES = ("active", "suspended", "fraud_suspected", "fraud_confirmed", "internal")
 ACCOUNT_STATUSES += ("archived", "deleted")
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("parse")
-    paths = resolve_paths(root / "landing", root / "warehouse.duckdb")
-    paths.work_dir.mkdir(parents=True)
-    proc = subprocess.run(
-        dbt_command(paths, "parse", "--no-partial-parse"),
-        env=dbt_env(paths),
-        cwd=paths.dbt_project,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return json.loads((paths.dbt_target / "target" / "manifest.json").read_text())
 
 
 def _models(manifest: dict) -> list[dict]:

@@ -6,8 +6,10 @@ Each run is the real ``customer-status`` console script in a child process (Airf
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +87,24 @@ def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
     return zone, zone.run(
         "--date", REAL_INPUTS_AS_OF, "--publish-per-tenant", "--publish-pii", "none"
     )
+
+
+ONE_NIGHT = Path(__file__).with_name("one_night") / "landing"
+ONE_NIGHT_AS_OF = "2026-03-31"
+
+
+@pytest.fixture(scope="session")
+def one_night(tmp_path_factory) -> tuple[Zone, Run]:
+    """The hand-written timelines of ``tests/e2e/one_night/`` and one plain night over them,
+    for ``ONE_NIGHT_AS_OF``: test_status_timelines.py (tenants ``ny``, ``eng``, ``sun``) and
+    test_account_status.py (tenant ``t1``) assert on this one run; test_erasure.py (tenant
+    ``er1``) starts its later nights from a copy of it."""
+    root = tmp_path_factory.mktemp("one-night")
+    shutil.copytree(ONE_NIGHT, root / "landing")
+    zone = Zone(
+        root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
+    )
+    return zone, zone.run("--date", ONE_NIGHT_AS_OF)
 
 
 TWO_NIGHTS = Path(__file__).with_name("two_nights")
@@ -209,3 +229,87 @@ def failed_night(zone, second_night, tmp_path_factory) -> dict:
     before = zone.published("select * from marts.import_rejects order by all")
     run = zone.run("--date", "2026-11-03", env={"CUSTOMER_STATUS_DBT_PROJECT": str(project)})
     return {"run": run, "rejects_before": before}
+
+
+# --- the generated history of test_determinism.py, shared with test_kill.py and test_failed_audit.py
+
+PROPERTY_SEED = int(os.environ.get("CUSTOMER_STATUS_PROPERTY_SEED", "11"))
+PROPERTY_NIGHTS = ["2026-10-31", "2026-11-01"]
+_DAILY = re.compile(r"(\d{4}-\d{2}-\d{2})\.\w+$")
+
+
+def land_generated(source: Path, landing: Path, up_to: str | None) -> None:
+    """Copy the generated files into ``landing``: undated ones always, dated ones up to a day
+    (``None``: all of them). Files already there are left as they are."""
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name == "_GENERATED.json":
+            continue
+        found = _DAILY.search(path.name)
+        if up_to is not None and found is not None and found.group(1) > up_to:
+            continue
+        target = landing / path.relative_to(source)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+@dataclass
+class GeneratedHistory:
+    """Generated files (``--customers 200 --days 30``, seed ``PROPERTY_SEED``, ending on the
+    last of ``PROPERTY_NIGHTS``; status-import files with rows lacking an ``Effective At`` left
+    out), and a zone as it stood after the first night of the night-by-night history: the
+    files dated up to ``PROPERTY_NIGHTS[0]`` landed, one night run for that date on a new
+    warehouse. ``copy_after_first_night`` hands each user its own copy of that zone."""
+
+    generated: Path
+    after_first_night: Path  # a folder: landing/, warehouse.duckdb, warehouse.work/
+    seed: int = PROPERTY_SEED
+    nights: tuple[str, ...] = tuple(PROPERTY_NIGHTS)
+
+    def land(self, landing: Path, up_to: str | None) -> None:
+        land_generated(self.generated, landing, up_to)
+
+    def copy_after_first_night(self, root: Path) -> Zone:
+        shutil.copytree(self.after_first_night, root, dirs_exist_ok=True)
+        return Zone(
+            root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
+        )
+
+
+@pytest.fixture(scope="session")
+def generated_history(tmp_path_factory) -> GeneratedHistory:
+    root = tmp_path_factory.mktemp("generated-history")
+    generated = root / "generated"
+    proc = subprocess.run(
+        [
+            CLI,
+            "generate",
+            "--out",
+            str(generated),
+            "--customers",
+            "200",
+            "--days",
+            "30",
+            "--seed",
+            str(PROPERTY_SEED),
+            "--end-date",
+            PROPERTY_NIGHTS[-1],
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in (generated / "status_imports").rglob("*.csv"):
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = [{k.strip().lower(): v for k, v in row.items()} for row in csv.DictReader(f)]
+        if not all((row.get("effective at") or "").strip() for row in rows):
+            path.unlink()
+    first = root / "after-first-night"
+    zone = Zone(
+        first / "landing", first / "warehouse.duckdb", first / "warehouse.work" / "work.duckdb", {}
+    )
+    land_generated(generated, zone.landing, up_to=PROPERTY_NIGHTS[0])
+    _ran(zone.run("--date", PROPERTY_NIGHTS[0]), f"night {PROPERTY_NIGHTS[0]}")
+    return GeneratedHistory(generated, first)

@@ -1,5 +1,11 @@
 """End to end, account status (rules §4-§6 import half): a hand-written timeline landed as files,
-one real ``customer-status run``, assertions on the published outcomes, orders and history."""
+one real ``customer-status run``, assertions on the published outcomes, orders and history.
+
+Case ``account`` (tenant ``t1``) of the shared one-night zone ``tests/e2e/one_night/``
+(fixture ``one_night``, 2026-03-31): ``tenants/account.csv``, ``customers/account.csv``,
+``status_labels/account.csv``, ``status_actions/account.csv``, ``orders/account.csv`` and
+``status_imports/t1/spreadsheet.csv``. The tenant's ``max_billable_swing`` is 1: this
+timeline changes 1 of 2 billable customers on the as-of date."""
 
 from __future__ import annotations
 
@@ -16,69 +22,11 @@ CLI = str(Path(sys.executable).with_name("customer-status"))
 
 pytestmark = pytest.mark.e2e
 
-FILES = {
-    # max_billable_swing 1: this timeline changes 1 of 2 billable customers on the as-of date
-    "tenants/tenants.csv": """tenant_id,name,timezone,deleted_can_be_restored,internal_email_domains,max_billable_swing
-t1,Shop,UTC,true,staff.acme.com,1
-""",
-    "customers/customers.csv": """tenant_id,customer_id,code,email,full_name,created_at,deleted_at,merged_into,merged_at
-t1,c1,K-1,ann@mail.com,Ann,2026-01-01T00:00:00Z,,,
-t1,c2,K-2,bob@mail.com,Bob,2026-01-01T00:00:00Z,,,
-t1,c3,K-3,cy@staff.acme.com,Cy,2026-01-01T00:00:00Z,,,
-t1,c4,K-4,dee@mail.com,Dee,2026-01-01T00:00:00Z,2026-02-10T12:00:00Z,,
-t1,c5,K-5,eve@mail.com,Eve,2026-01-01T00:00:00Z,,c6,2026-02-15T00:00:00Z
-t1,c6,K-6,eve.new@mail.com,Eve,2026-01-05T00:00:00Z,,,
-""",
-    "status_labels/labels.csv": "tenant_id,label,status\nt1,Regular,active\n",
-    "status_actions/actions.csv": """tenant_id,action_id,customer_id,action,status,reason,actor,requested_at,source
-t1,a01,c1,set_status,suspended,lost phone,staff:ann,2026-02-01T00:00:00Z,ui
-t1,a02,c1,set_status,active,new phone,staff:ann,2026-02-20T00:00:00Z,ui
-t1,a03,c2,set_status,fraud_confirmed,chargebacks,staff:bo,2026-02-01T00:00:00Z,ui
-t1,a04,c2,set_status,fraud_suspected,chargebacks,staff:bo,2026-02-02T00:00:00Z,ui
-t1,a05,c2,set_status,fraud_confirmed,chargebacks,staff:bo,2026-02-03T00:00:00Z,api
-t1,a06,c4,restore,,asked to come back,staff:ann,2026-03-01T00:00:00Z,ui
-t1,a07,c5,set_status,active,mistake,staff:ann,2026-03-01T00:00:00Z,ui
-t1,a08,c1,set_status,REGULAR,loyal,staff:ann,2026-03-05T00:00:00Z,ui
-t1,a09,c9,set_status,suspended,typo,staff:ann,2026-03-05T00:00:00Z,bulk
-t1,a10,c1,deactivate,,asked for no mail,staff:ann,2026-03-10T00:00:00Z,ui
-t1,a11,c2,set_status,active,,staff:bo,2026-03-11T00:00:00Z,ui
-""",
-    "orders/orders.csv": """tenant_id,order_id,customer_id,created_at,paid_at,amount,currency
-t1,o1,c1,2026-02-05T10:00:00Z,2026-02-05T10:01:00Z,20.00,EUR
-t1,o2,c1,2026-02-25T10:00:00Z,2026-02-25T10:01:00Z,30.00,EUR
-""",
-    "status_imports/t1/spreadsheet.csv": """Code,Name,Email,Customer Status
-K-1,Ann,ann@mail.com,Inactive
-K-6,Eve,eve.new@mail.com,inactive
-K-99,Nobody,,Active
-""",
-}
-
-
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("account")
-    for relative, content in FILES.items():
-        path = root / "landing" / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    proc = subprocess.run(
-        [
-            CLI,
-            "run",
-            "--date",
-            "2026-03-31",
-            "--landing",
-            str(root / "landing"),
-            "--warehouse",
-            str(root / "warehouse.duckdb"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+def published(one_night):
+    zone, run = one_night
+    assert run.code == 0, run.output[-4000:]
+    con = duckdb.connect(str(zone.warehouse), read_only=True)
     yield con
     con.close()
 
@@ -161,19 +109,19 @@ def test_account_status_on_given_dates(published, customer, day, expected):
 
 def test_payment_while_suspended_is_an_outlier(published):
     assert published.execute(
-        "select order_id, is_outlier, outlier_reason from marts.orders order by order_id"
+        "select order_id, is_outlier, outlier_reason from marts.orders where tenant_id = 't1' "
+        "order by order_id"
     ).fetchall() == [("o1", True, "paid while the account was suspended"), ("o2", False, None)]
 
 
 @pytest.fixture(scope="module")
-def round_trip(published, tmp_path_factory):
+def round_trip(one_night, published, tmp_path_factory):
     """Issue 3: export the status spreadsheet, flip Ann (inactive since the import) to Active,
-    land only that row as a status import, and run the next night."""
-    root = Path(
-        published.execute(
-            "select file from pragma_database_list where name = current_database()"
-        ).fetchone()[0]
-    ).parent
+    land only that row as a status import, and run the next night (on a copy of the shared
+    zone: the other cases keep asserting on the first night)."""
+    zone, _ = one_night
+    root = tmp_path_factory.mktemp("account-round-trip")
+    shutil.copytree(zone.landing.parent, root, dirs_exist_ok=True)
     sheet = root / "export.csv"
     exported = subprocess.run(
         [
@@ -212,10 +160,7 @@ def round_trip(published, tmp_path_factory):
         timeout=600,
     )
     assert night.returncode == 0, (night.stdout + night.stderr)[-4000:]
-    # this process still holds the first night open (fixture `published`), and DuckDB hands
-    # out that same instance for the same path: read the new night from a copy
-    after = root / "after-round-trip.duckdb"
-    shutil.copyfile(root / "warehouse.duckdb", after)
+    after = root / "warehouse.duckdb"
     with duckdb.connect(str(after), read_only=True) as con:
         return {
             "header": header,

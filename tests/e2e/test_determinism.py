@@ -12,15 +12,17 @@ others. Status-import files with rows lacking an ``Effective At`` are left out: 
 they take the as-of date of the run that first loads them, so they *should* depend on the
 order of runs. ``pipeline_runs`` and ``billing_restatements`` record the run history itself
 and are compared only for what must hold (restatements name real runs).
+
+The rebuild is the out-of-order history's first night (the same run: everything landed, the
+last night, a new warehouse), its published file kept before that history goes on. The
+night-by-night history's first night is the shared one of fixture ``generated_history``
+(tests/e2e/conftest.py), which test_kill.py and test_failed_audit.py start from too.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -33,9 +35,7 @@ CLI = str(Path(sys.executable).with_name("customer-status"))
 
 pytestmark = pytest.mark.e2e
 
-SEED = int(os.environ.get("CUSTOMER_STATUS_PROPERTY_SEED", "11"))
-NIGHTS = ["2026-10-31", "2026-11-01"]
-DAILY = re.compile(r"(\d{4}-\d{2}-\d{2})\.\w+$")
+NIGHTS = ["2026-10-31", "2026-11-01"]  # fixture generated_history's nights
 HISTORY_OF_RUNS = {"pipeline_runs", "billing_restatements"}
 
 
@@ -67,73 +67,32 @@ def _tables(warehouse: Path) -> dict[str, list[tuple]]:
         }
 
 
-def _day_of(path: Path) -> str | None:
-    found = DAILY.search(path.name)
-    return found.group(1) if found else None
-
-
-def _land(source: Path, landing: Path, up_to: str | None) -> None:
-    """Copy the generated files into ``landing``: undated ones always, dated ones up to a day."""
-    for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.name == "_GENERATED.json":
-            continue
-        day = _day_of(path)
-        if up_to is not None and day is not None and day > up_to:
-            continue
-        target = landing / path.relative_to(source)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-
-
 @pytest.fixture(scope="module")
-def histories(tmp_path_factory) -> dict[str, Path]:
+def histories(generated_history, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("determinism")
-    generated = root / "generated"
-    proc = subprocess.run(
-        [
-            CLI,
-            "generate",
-            "--out",
-            str(generated),
-            "--customers",
-            "200",
-            "--days",
-            "30",
-            "--seed",
-            str(SEED),
-            "--end-date",
-            NIGHTS[-1],
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    for path in (generated / "status_imports").rglob("*.csv"):
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            rows = [{k.strip().lower(): v for k, v in row.items()} for row in csv.DictReader(f)]
-        if not all((row.get("effective at") or "").strip() for row in rows):
-            path.unlink()
+    assert list(generated_history.nights) == NIGHTS
 
-    # every history reads its own copy of the files under the same relative paths
-    rebuild = root / "rebuild"
-    _land(generated, rebuild / "landing", up_to=None)
-    _run(rebuild / "landing", rebuild / "warehouse.duckdb", NIGHTS[-1])
-
+    # every history reads its own copy of the files under the same relative paths; the
+    # night-by-night history's first night is the shared one of ``generated_history``
     nightly = root / "nightly"
-    for night in NIGHTS:
-        _land(generated, nightly / "landing", up_to=night)
+    generated_history.copy_after_first_night(nightly)
+    for night in NIGHTS[1:]:
+        generated_history.land(nightly / "landing", up_to=night)
         _run(nightly / "landing", nightly / "warehouse.duckdb", night)
 
     shuffled = root / "shuffled"
-    _land(generated, shuffled / "landing", up_to=None)
-    # the last night first, then an earlier one (a backfill after the fact), then the last again
-    earlier = random.Random(SEED).choice(NIGHTS[:-1])
-    _run(shuffled / "landing", shuffled / "warehouse.duckdb", NIGHTS[-1], earlier, NIGHTS[-1])
+    generated_history.land(shuffled / "landing", up_to=None)
+    # the last night first: everything landed, one run on a new warehouse, which is the
+    # rebuild: its published file is kept as the rebuild before the history goes on
+    _run(shuffled / "landing", shuffled / "warehouse.duckdb", NIGHTS[-1])
+    rebuild = root / "rebuild" / "warehouse.duckdb"
+    rebuild.parent.mkdir()
+    shutil.copyfile(shuffled / "warehouse.duckdb", rebuild)
+    # then an earlier one (a backfill after the fact), then the last again
+    earlier = random.Random(generated_history.seed).choice(NIGHTS[:-1])
+    _run(shuffled / "landing", shuffled / "warehouse.duckdb", earlier, NIGHTS[-1])
     return {
-        "rebuild": rebuild / "warehouse.duckdb",
+        "rebuild": rebuild,
         "nightly": nightly / "warehouse.duckdb",
         "shuffled": shuffled / "warehouse.duckdb",
     }

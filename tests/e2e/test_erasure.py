@@ -1,6 +1,10 @@
-"""Erasure on request (rules §12), end to end: three real nights over ``tests/e2e/erasure/``.
+"""Erasure on request (rules §12), end to end: three real nights over case ``erasure`` of the
+shared one-night zone ``tests/e2e/one_night/`` (files ``<source>/erasure.csv`` and
+``status_imports/er1/``). Night 1 is that zone's night (fixture ``one_night``); nights 2
+and 3 run on a copy of it, so its other tenants are in every night too: what must not move
+for them must not move either.
 
-The zone (tenant ``er1``, UTC) holds what an erasure must not break:
+The case (tenant ``er1``, UTC) holds what an erasure must not break:
 
 - ``e1`` Erin: two versions (a new phone and a withdrawn consent on 02-25), on the email
   blocklist 02-01..02-20, deactivated by a status import keyed by **Code** on 03-10; ``e2``
@@ -33,8 +37,8 @@ import duckdb
 import pytest
 from conftest import CLI, Zone
 
-ZONE = Path(__file__).with_name("erasure") / "landing"
-NIGHT_1 = "2026-03-31"
+ZONE = Path(__file__).with_name("one_night") / "landing"
+NIGHT_1 = "2026-03-31"  # the one-night zone's night (fixture one_night)
 ERASED = ("e1", "e3", "e4", "e6")
 # every value of the erased customers' that any landing file holds
 PERSONAL = [
@@ -113,8 +117,13 @@ def history_until(db: Path, day: str) -> list[tuple]:
 
 
 def counts_until(db: Path, table: str, day: str) -> list[tuple]:
+    """The case's counts (tenant ``er1``) of the days up to ``day``."""
     column = COUNT_TABLES[table]
-    return rows(db, f"select * from marts.{table} where {column} <= date '{day}' order by all")
+    return rows(
+        db,
+        f"select * from marts.{table} where tenant_id = 'er1' and {column} <= date '{day}' "
+        "order by all",
+    )
 
 
 class Nights:
@@ -156,10 +165,13 @@ class Nights:
 
 
 @pytest.fixture(scope="module")
-def nights(tmp_path_factory):
+def nights(one_night, tmp_path_factory):
     n = Nights(tmp_path_factory.mktemp("erasure"))
-    shutil.copytree(ZONE, n.zone.landing)
-    n.after_1 = n.night(NIGHT_1, "night-1")
+    # night 1 is the shared one-night zone's night (fixture ``one_night``): a copy of it
+    zone, run = one_night
+    assert run.code == 0, f"night-1: {run.output[-4000:]}"
+    shutil.copytree(zone.landing.parent, n.root, dirs_exist_ok=True)
+    n.after_1 = shutil.copyfile(n.zone.warehouse, n.root / "after-night-1.duckdb")
     ids = n.root / "forget.txt"
     ids.write_text("\n".join(ERASED) + "\n")
     n.forget = n.cli(

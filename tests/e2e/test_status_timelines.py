@@ -10,14 +10,18 @@ Tenants:
 - ``sun``: UTC, default window (60), sunset after 30 days, reactivation by purchase.
 
 Every date below is a local date of the tenant. New York is UTC-5 until 2026-03-08, UTC-4 after.
+The ny customers are created 2026-01-06T02:00Z = 2026-01-05 21:00 local.
+
+Case ``timelines`` of the shared one-night zone ``tests/e2e/one_night/`` (fixture
+``one_night``): the files ``<source>/timelines.csv`` there. The zone also holds tenant ``t1``
+(test_account_status.py): assertions about the whole set of customers, days or months select
+this case's tenants; the invariants (every change has a reason, counts add up) hold for all.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,172 +29,26 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-CLI = str(Path(sys.executable).with_name("customer-status"))
 AS_OF = date(2026, 3, 31)
 
 pytestmark = pytest.mark.e2e
 
+# the case's files in the shared one-night zone (fixture ``one_night``), one per source
+ZONE = Path(__file__).with_name("one_night") / "landing"
+IN_CASE = "tenant_id in ('eng', 'ny', 'sun')"
+# the case's files by landing path (tests/spark/test_spark_engine.py lands these on both engines)
 FILES = {
-    "tenants/tenants.csv": """\
-tenant_id,name,timezone,activity_window_days,reactivation_trigger,billing_basis,send_to_accept_marketing_only,suspended_blocks_redemption,sunset_after_days,internal_email_domains
-ny,New York shop,America/New_York,30,purchase,active_customers,true,true,,staff.ny.test
-eng,Engagement club,UTC,30,any_engagement,subscribers,false,false,,staff.eng.test
-sun,Sunset store,UTC,,purchase,active_customers,,,30,staff.sun.test
-""",
-    # ny customers are created 2026-01-06T02:00Z = 2026-01-05 21:00 local.
-    "customers/customers.csv": """\
-tenant_id,customer_id,code,email,phone,full_name,accepts_marketing,created_at,deleted_at
-ny,n-late,K-1,late@mail.test,+15550001,Lena Late,true,2026-01-06T02:00:00Z,
-ny,n-edge,K-2,edge@mail.test,,Ed Edge,true,2026-01-06T02:00:00Z,
-ny,n-refund,K-3,refund@mail.test,,Rae Refund,true,2026-01-06T02:00:00Z,
-ny,n-refund2,K-4,refund2@mail.test,,Rob Refund,true,2026-01-06T02:00:00Z,
-ny,n-unpaid,K-5,unpaid@mail.test,,Una Unpaid,true,2026-01-06T02:00:00Z,
-ny,n-sub,K-6,sub@mail.test,,Sue Sub,true,2026-01-06T02:00:00Z,
-ny,n-sub2,K-7,sub2@mail.test,,Sam Sub,true,2026-01-06T02:00:00Z,
-ny,n-term,K-8,term@mail.test,,Tom Term,true,2026-01-06T02:00:00Z,
-ny,n-term-paid,K-9,termpaid@mail.test,,Tia Term,true,2026-01-06T02:00:00Z,
-ny,n-susp-pay,K-10,susppay@mail.test,,Sid Susp,true,2026-01-06T02:00:00Z,
-ny,n-fraud-pay,K-11,fraudpay@mail.test,,Fay Fraud,true,2026-01-06T02:00:00Z,
-ny,n-deact-susp,K-12,deactsusp@mail.test,,Dan Deact,true,2026-01-06T02:00:00Z,
-ny,n-block,K-13,Blocked@Mail.test,+15550013,Bea Block,true,2026-01-06T02:00:00Z,
-ny,n-dom,K-14,ann@shop.example.com,,Ann Dom,true,2026-01-06T02:00:00Z,
-ny,n-dom-exact,K-15,dee@example.com,,Dee Dom,true,2026-01-06T02:00:00Z,
-ny,n-notdom,K-16,bob@notexample.com,,Bob Notdom,true,2026-01-06T02:00:00Z,
-ny,n-unblocked,K-17,lifted@mail.test,,Lou Lifted,true,2026-01-06T02:00:00Z,
-ny,n-deact,K-18,deact@mail.test,,Dora Deact,true,2026-01-06T02:00:00Z,
-ny,n-deact-eng,K-19,deacteng@mail.test,,Dino Deact,true,2026-01-06T02:00:00Z,
-ny,n-deact-act,K-20,deactact@mail.test,,Dave Deact,true,2026-01-06T02:00:00Z,
-ny,n-del-block,K-21,gone@mail.test,+15550021,Gus Gone,true,2026-01-06T02:00:00Z,2026-03-01T15:00:00Z
-ny,n-nomkt,K-22,nomkt@mail.test,+15550022,Nia Nomkt,false,2026-01-06T02:00:00Z,
-ny,n-noemail,K-23,,+15550023,Ned Noemail,true,2026-01-06T02:00:00Z,
-ny,n-susp,K-24,susp@mail.test,,Sal Susp,true,2026-01-06T02:00:00Z,
-ny,n-staff,K-25,x@staff.ny.test,,Stan Staff,true,2026-01-06T02:00:00Z,
-ny,n-firstday,K-26,first@mail.test,,Fred First,true,2026-03-05T15:00:00Z,
-ny,n-lastday,K-27,last@mail.test,,Lia Last,true,2026-04-01T03:30:00Z,
-ny,n-tomorrow,K-28,tomorrow@mail.test,,Tim Tomorrow,true,2026-04-01T04:30:00Z,
-ny,n-susp-late,K-29,susplate@mail.test,,Sol Late,true,2026-01-06T02:00:00Z,
-ny,n-deact-late,K-30,deactlate@mail.test,,Del Late,true,2026-01-06T02:00:00Z,
-ny,n-refund-same,K-31,refundsame@mail.test,,Ray Same,true,2026-01-06T02:00:00Z,
-eng,e-mkt,E-1,mkt@mail.test,,Mia Mkt,true,2026-01-05T10:00:00Z,
-eng,e-nomkt,E-2,nomkt@mail.test,,Noa Nomkt,false,2026-01-05T10:00:00Z,
-eng,e-staff,E-3,x@staff.eng.test,,Sten Staff,true,2026-01-05T10:00:00Z,
-eng,e-deact-eng,E-4,deacteng@mail.test,,Dina Deact,true,2026-01-05T10:00:00Z,
-eng,e-eng-before,E-5,engbefore@mail.test,,Ben Before,true,2026-01-05T10:00:00Z,
-eng,e-deact-pay,E-6,deactpay@mail.test,,Pia Pay,true,2026-01-05T10:00:00Z,
-eng,e-edge,E-7,edge@mail.test,,Eda Edge,true,2026-01-05T10:00:00Z,
-eng,e-susp,E-8,susp@mail.test,,Sue Susp,true,2026-01-05T10:00:00Z,
-eng,e-same-day,E-9,sameday@mail.test,,Sam Same,true,2026-01-05T10:00:00Z,
-sun,s-quiet,S-1,quiet@mail.test,,Quinn Quiet,true,2026-01-10T10:00:00Z,
-sun,s-paid,S-2,paid@mail.test,,Paula Paid,true,2026-01-10T10:00:00Z,
-sun,s-engaged,S-3,engaged@mail.test,,Eli Engaged,true,2026-01-10T10:00:00Z,
-sun,s-activated,S-4,activated@mail.test,,Ava Activated,true,2026-01-10T10:00:00Z,
-sun,s-young,S-5,young@mail.test,,Yuri Young,true,2026-03-10T10:00:00Z,
-sun,s-gone,S-6,gone@mail.test,,Gil Gone,true,2026-03-05T10:00:00Z,2026-03-20T10:00:00Z
-sun,s-staff,S-7,x@staff.sun.test,,Stef Staff,true,2026-01-10T10:00:00Z,
-""",
-    "orders/orders.csv": """\
-tenant_id,order_id,customer_id,created_at,paid_at,refunded_at,amount,currency
-ny,o-late,n-late,2026-02-11T04:20:00Z,2026-02-11T04:30:00Z,,10.00,USD
-ny,o-edge,n-edge,2026-03-02T04:20:00Z,2026-03-02T04:30:00Z,,10.00,USD
-ny,o-ref,n-refund,2026-02-01T14:50:00Z,2026-02-01T15:00:00Z,2026-02-06T03:00:00Z,10.00,USD
-ny,o-r1,n-refund2,2026-01-10T14:50:00Z,2026-01-10T15:00:00Z,,10.00,USD
-ny,o-r2,n-refund2,2026-03-20T14:50:00Z,2026-03-20T15:00:00Z,2026-03-25T15:00:00Z,10.00,USD
-ny,o-unpaid,n-unpaid,2026-03-20T15:00:00Z,,,10.00,USD
-ny,o-t1,n-term,2026-01-12T14:50:00Z,2026-01-12T15:00:00Z,,10.00,USD
-ny,o-tp,n-term-paid,2026-03-20T14:50:00Z,2026-03-20T15:00:00Z,,10.00,USD
-ny,o-sp,n-susp-pay,2026-02-10T14:50:00Z,2026-02-10T15:00:00Z,,10.00,USD
-ny,o-fp,n-fraud-pay,2026-02-10T14:50:00Z,2026-02-10T15:00:00Z,,10.00,USD
-ny,o-ds,n-deact-susp,2026-02-10T14:50:00Z,2026-02-10T15:00:00Z,,10.00,USD
-ny,o-blk,n-block,2026-03-15T14:50:00Z,2026-03-15T15:00:00Z,,10.00,USD
-ny,o5,n-deact,2026-03-10T14:50:00Z,2026-03-10T15:00:00Z,,10.00,USD
-ny,o-fd,n-firstday,2026-03-05T15:01:00Z,2026-03-05T15:05:00Z,,10.00,USD
-ny,o-rs,n-refund-same,2026-02-01T14:50:00Z,2026-02-01T15:00:00Z,2026-02-02T02:00:00Z,10.00,USD
-eng,o-e1,e-deact-pay,2026-02-20T09:50:00Z,2026-02-20T10:00:00Z,,10.00,EUR
-eng,o-e2,e-edge,2026-02-28T23:20:00Z,2026-02-28T23:30:00Z,,10.00,EUR
-sun,o-s1,s-paid,2026-02-01T09:50:00Z,2026-02-01T10:00:00Z,,10.00,EUR
-""",
-    "subscription_events/subscriptions.csv": """\
-tenant_id,subscription_id,customer_id,status,changed_at
-ny,s1,n-sub,in_progress,2026-02-01T15:00:00Z
-ny,s1,n-sub,suspended,2026-03-01T15:00:00Z
-ny,s2,n-term,in_progress,2026-01-10T15:00:00Z
-ny,s2,n-term,terminated,2026-02-15T15:00:00Z
-ny,s3,n-term-paid,in_progress,2026-01-10T15:00:00Z
-ny,s3,n-term-paid,terminated,2026-02-01T15:00:00Z
-ny,s4,n-sub2,in_progress,2026-01-10T15:00:00Z
-ny,s4,n-sub2,terminated,2026-02-01T15:00:00Z
-ny,s5,n-sub2,in_progress,2026-02-20T15:00:00Z
-""",
-    "engagement_events/events.csv": """\
-tenant_id,event_id,customer_id,channel,event_type,occurred_at
-ny,ev-n1,n-deact,email,open,2026-02-10T15:00:00Z
-ny,ev-n2,n-deact-eng,web,visit,2026-02-12T15:00:00Z
-ny,ev-n3,n-deact-eng,email,click,2026-03-12T15:00:00Z
-eng,ev-e1,e-deact-eng,email,click,2026-02-12T09:00:00Z
-eng,ev-e2,e-eng-before,web,visit,2026-02-05T11:00:00Z
-eng,ev-e3,e-same-day,web,visit,2026-02-05T20:00:00Z
-sun,ev-s1,s-engaged,email,open,2026-01-20T10:00:00Z
-sun,ev-s2,s-engaged,email,click,2026-02-20T10:00:00Z
-sun,ev-s3,s-engaged,web,visit,2026-03-20T10:00:00Z
-""",
-    "status_actions/actions.csv": """\
-tenant_id,action_id,customer_id,action,status,reason,actor,requested_at,source
-ny,a-sp1,n-susp-pay,set_status,suspended,chargeback check,staff:kim,2026-02-01T15:00:00Z,ui
-ny,a-sp2,n-susp-pay,set_status,active,check done,staff:kim,2026-02-20T15:00:00Z,ui
-ny,a-fp1,n-fraud-pay,set_status,fraud_suspected,stolen card,staff:kim,2026-02-01T15:00:00Z,ui
-ny,a-fp2,n-fraud-pay,set_status,active,cleared,staff:kim,2026-02-20T15:00:00Z,ui
-ny,a-ds1,n-deact-susp,deactivate,,no more mail,staff:lee,2026-02-01T15:00:00Z,bulk
-ny,a-ds2,n-deact-susp,set_status,suspended,chargeback check,staff:kim,2026-02-05T15:00:00Z,ui
-ny,a-ds3,n-deact-susp,set_status,active,check done,staff:kim,2026-02-20T15:00:00Z,ui
-ny,a-d1,n-deact,deactivate,,asked for no mail,staff:kim,2026-02-05T15:00:00Z,ui
-ny,a-de1,n-deact-eng,deactivate,,asked for no mail,staff:kim,2026-02-05T15:00:00Z,api
-ny,a-da1,n-deact-act,deactivate,,paused,staff:lee,2026-02-05T15:00:00Z,ui
-ny,a-da2,n-deact-act,activate,,asked to come back,staff:lee,2026-02-20T15:00:00Z,ui
-ny,a-su1,n-susp,set_status,suspended,address check,staff:kim,2026-03-01T15:00:00Z,ui
-ny,a-sl1,n-susp-late,set_status,suspended,night check,staff:kim,2026-03-02T04:00:00Z,ui
-ny,a-dl1,n-deact-late,deactivate,,evening call,staff:kim,2026-02-06T03:00:00Z,ui
-ny,a-dl2,n-deact-late,activate,,evening call back,staff:kim,2026-02-11T04:00:00Z,ui
-eng,a-e1,e-deact-eng,deactivate,,paused,staff:eva,2026-02-05T12:00:00Z,ui
-eng,a-e2,e-eng-before,deactivate,,paused,staff:eva,2026-02-05T12:00:00Z,ui
-eng,a-e3,e-deact-pay,deactivate,,paused,staff:eva,2026-02-05T12:00:00Z,ui
-eng,a-e4,e-susp,set_status,suspended,address check,staff:eva,2026-03-01T12:00:00Z,ui
-eng,a-e5,e-same-day,deactivate,,paused,staff:eva,2026-02-05T08:00:00Z,ui
-sun,a-s1,s-activated,activate,,winback call,staff:max,2026-03-15T10:00:00Z,ui
-""",
-    "suppressions/suppressions.csv": """\
-tenant_id,kind,value,added_at,removed_at,actor,reason
-ny,email,blocked@MAIL.test,2026-02-01T15:00:00Z,,staff:kim,asked by phone
-ny,domain,example.com,2026-02-01T15:00:00Z,,staff:kim,spam trap domain
-ny,email,lifted@mail.test,2026-02-01T15:00:00Z,2026-03-01T15:00:00Z,staff:kim,bounce
-ny,email,gone@mail.test,2026-02-01T15:00:00Z,,staff:kim,complaint
-""",
+    f"{source.name}/timelines.csv": (source / "timelines.csv").read_text(encoding="utf-8")
+    for source in sorted(ZONE.iterdir())
+    if (source / "timelines.csv").is_file()
 }
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("timelines")
-    for relative, content in FILES.items():
-        path = root / "landing" / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    proc = subprocess.run(
-        [
-            CLI,
-            "run",
-            "--date",
-            AS_OF.isoformat(),
-            "--landing",
-            str(root / "landing"),
-            "--warehouse",
-            str(root / "warehouse.duckdb"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+def published(one_night):
+    zone, run = one_night
+    assert run.code == 0, run.output[-4000:]
+    con = duckdb.connect(str(zone.warehouse), read_only=True)
     yield con
     con.close()
 
@@ -200,9 +58,8 @@ def d(day: str) -> date:
 
 
 def landed(source: str) -> list[dict]:
-    """The rows of one landing file of FILES, as dicts."""
-    (content,) = [v for k, v in FILES.items() if k.startswith(source + "/")]
-    return list(csv.DictReader(io.StringIO(content)))
+    """The rows of the case's landing file of one source, as dicts."""
+    return list(csv.DictReader(io.StringIO(FILES[f"{source}/timelines.csv"])))
 
 
 def created_local_dates() -> dict[tuple[str, str], date]:
@@ -491,7 +348,7 @@ def test_customer_status_on_the_as_of_date(published):
         (t, c): tuple(rest)
         for t, c, *rest in published.execute(
             "select tenant_id, customer_id, status, lifecycle_status, member_status, "
-            "inactive_reason, is_billable from marts.customer_status"
+            f"inactive_reason, is_billable from marts.customer_status where {IN_CASE}"
         ).fetchall()
     }
     wrong = {
@@ -601,7 +458,7 @@ def test_history_ranges_cover_creation_to_as_of_without_gaps_or_overlaps(publish
     created = {k: v for k, v in created_local_dates().items() if v <= AS_OF}
     rows = published.execute(
         "select tenant_id, customer_id, valid_from, valid_to from marts.customer_status_history "
-        "order by tenant_id, customer_id, valid_from"
+        f"where {IN_CASE} order by tenant_id, customer_id, valid_from"
     ).fetchall()
     ranges: dict[tuple[str, str], list[tuple[date, date | None]]] = {}
     for tenant, customer, valid_from, valid_to in rows:
@@ -844,7 +701,7 @@ def test_no_change_rows_on_the_creation_day(published):
     """rules §9 (decision): status_changes has nothing for a customer's creation day."""
     created = created_local_dates()
     rows = published.execute(
-        "select tenant_id, customer_id, changed_on, dimension from marts.status_changes"
+        f"select tenant_id, customer_id, changed_on, dimension from marts.status_changes where {IN_CASE}"
     ).fetchall()
     on_creation = [r for r in rows if created[(r[0], r[1])] == r[2]]
     assert on_creation == [], f"change rows on the creation day: {on_creation}"
@@ -984,7 +841,7 @@ def test_billable_counts_daily_span_first_customer_to_as_of(published):
     """rules §9 (contract): one row per tenant and local day, first customer's creation to D."""
     got = published.execute(
         "select tenant_id, min(date), max(date), count(*) from marts.billable_counts_daily "
-        "group by tenant_id order by tenant_id"
+        f"where {IN_CASE} group by tenant_id order by tenant_id"
     ).fetchall()
     assert got == [
         ("eng", d("2026-01-05"), AS_OF, 86),
@@ -1041,7 +898,7 @@ def test_billing_monthly_basis_and_completeness(published):
     """rules §7: each tenant's month rows carry its billing basis; a past month is complete."""
     got = published.execute(
         "select tenant_id, month, billing_basis, days_computed, is_complete "
-        "from marts.billing_monthly where month = '2026-02-01' order by tenant_id"
+        f"from marts.billing_monthly where month = '2026-02-01' and {IN_CASE} order by tenant_id"
     ).fetchall()
     assert got == [
         ("eng", d("2026-02-01"), "subscribers", 28, True),
