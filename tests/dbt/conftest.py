@@ -30,6 +30,14 @@ def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
+def run_dbt():
+    """``run_dbt(paths, *args)``: dbt in a child process on the test's work file, with the
+    pipeline's environment and an as-of date (a fixture, not an import: pytest loads every
+    folder's conftest as the same module name)."""
+    return _dbt
+
+
+@pytest.fixture(scope="session")
 def empty_build(tmp_path_factory) -> Paths:
     """Every model built empty: unit tests read their inputs' column types from the database.
     The manifest of that build (a full parse: the target folder is new) is kept beside it as

@@ -5,26 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
-from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
-from customer_status.settings import Paths
-
-VARS = json.dumps({"as_of_date": "2026-11-01"})
+from customer_status.pipeline.build import RUN_PARAMETER_ENV
 
 
-def dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        dbt_command(paths, *args, "--vars", VARS),
-        env=dbt_env(paths),
-        cwd=paths.dbt_project,
-        capture_output=True,
-        text=True,
-    )
-
-
-def test_dbt_unit_tests_pass(empty_build):
-    proc = dbt(empty_build, "test", "--select", "test_type:unit")
+def test_dbt_unit_tests_pass(empty_build, run_dbt):
+    proc = run_dbt(empty_build, "test", "--select", "test_type:unit")
     assert proc.returncode == 0, proc.stdout[-6000:]
     target = empty_build.dbt_target / "target"
     results = json.loads((target / "run_results.json").read_text())["results"]
