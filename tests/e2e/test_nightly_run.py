@@ -92,8 +92,9 @@ def test_relanded_file_is_skipped_and_new_file_loads(zone, second_night):
 
 
 def test_next_night_keeps_dbt_partial_parsing(second_night):
-    """The as-of date changes every night; it reaches dbt as an environment variable, so dbt
-    re-parses only the files that read it, not the whole project (pipeline/build.py)."""
+    """The as-of date changes every night; it reaches dbt as an environment variable read when
+    a model runs (macros/as_of_date.sql), so dbt keeps its partial parse: nothing is parsed
+    again for a new date (tests/dbt/test_parse_once.py checks that no file is)."""
     log = second_night["dbt_log"]
     assert "Running with dbt=" in log, "the second night's dbt log section was not found"
     assert "Unable to do partial parsing" not in log, [
