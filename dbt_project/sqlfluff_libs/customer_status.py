@@ -7,6 +7,10 @@ def as_of_date():
     return "cast('2026-01-01' as date)"
 
 
+def run_parameter(name, default=""):
+    return default
+
+
 def add_days(d, n):
     return f"cast({d} + {n} as date)"
 

@@ -24,8 +24,8 @@ def test_models_reading_the_run_parameters_are_tagged_as_of_date(empty_build):
     tagged `as_of_date` (pipeline/build.py). A model that reads the as-of date or the run's id
     without the tag would keep last night's answer on a night without new files."""
     manifest = json.loads((empty_build.dbt_target / "target" / "manifest.json").read_text())
-    # the macros that read the as-of date, directly or through another macro
-    reading_macros = {"macro.customer_status.as_of_date"}
+    # the macros that read a run parameter, directly or through another macro
+    reading_macros = {"macro.customer_status.run_parameter"}
     while True:
         more = {
             uid

@@ -88,11 +88,8 @@ monthly_changes as (
     {%- endfor %}
 ),
 
-{# the run's id and start, read when the model runs, not at parse (macros/as_of_date.sql) #}
-{% set run_id = var("run_id", none)
-    or (env_var("CUSTOMER_STATUS_RUN_ID", "manual") if execute else "manual") %}
-{% set run_started_at = var("run_started_at", none)
-    or (env_var("CUSTOMER_STATUS_RUN_STARTED_AT", "1970-01-01 00:00:00") if execute else "1970-01-01 00:00:00") %}
+{% set run_id = customer_status.run_parameter("run_id", "manual") %}
+{% set run_started_at = customer_status.run_parameter("run_started_at", "1970-01-01 00:00:00") %}
 
 this_run as (
     select
