@@ -2,7 +2,7 @@
 settings, SQL quoting, the clock, and the pipeline's own tables.
 
 - **Connections**: ``connect`` opens a DuckDB file and applies ``tune`` (UTC, the memory
-  limit). The settings are SET on the session, not given as connect-time config: a process
+  limit); ``has_table`` asks whether its database has a table. The settings are SET on the session, not given as connect-time config: a process
   may open one file only with one configuration, and dbt-duckdb keeps its own connection open
   in the process that ran it (docs/stack-notes.md).
 - **Quoting**: ``quote_ident`` and ``quote_literal`` for names and texts built into SQL.
@@ -75,6 +75,17 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     except BaseException:
         con.close()
         raise
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the connection's own database has the table ``schema.table``."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
 
 
 # ---------------------------------------------------------------- the pipeline's own tables

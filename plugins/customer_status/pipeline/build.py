@@ -170,24 +170,13 @@ def plan_build(
 def _status_engine_built(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the work file has the status engine's last table (else the build recomputes
     every customer, ``is_full_build`` in macros/per_customer.sql)."""
-    schema, table = STATUS_ENGINE_TABLE
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
+    return pipeline_db.has_table(con, *STATUS_ENGINE_TABLE)
 
 
 def _scrubbed_since(con: duckdb.DuckDBPyConnection, through_load_id: int) -> bool:
     """Whether an erasure scrub changed raw rows after the build that read up to
     ``through_load_id``."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'ops' and table_name = 'erasure_scrubs'"
-    ).fetchone()[0]
-    if not exists:
+    if not pipeline_db.has_table(con, "ops", "erasure_scrubs"):
         return False
     return bool(
         con.execute(

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import duckdb
 
 from ..checks.dbt_relations import Relations
+from ..pipeline_db import has_table
 from ..seeds import tenant_default
 
 # The charts show at most this many days up to the as-of date (a tenant's history can go
@@ -45,18 +46,8 @@ class NightView:
     files: dict[str, int] = field(default_factory=dict)  # outcome -> files this night
 
 
-def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def _run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
-    if not _has(con, "ops", "pipeline_runs"):
+    if not has_table(con, "ops", "pipeline_runs"):
         return {"run_id": run_id}
     cur = con.execute("select * from ops.pipeline_runs where run_id = ?", [run_id])
     row = cur.fetchone()
@@ -66,7 +57,7 @@ def _run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
 
 
 def _previous_published(con, run_id: str, as_of: date | None) -> date | None:
-    if as_of is None or not _has(con, "ops", "pipeline_runs"):
+    if as_of is None or not has_table(con, "ops", "pipeline_runs"):
         return None
     return con.execute(
         "select max(as_of_date) from ops.pipeline_runs where outcome = 'published' "
@@ -102,13 +93,13 @@ def gather(
     since = _previous_published(con, run_id, as_of)
     view = NightView(run=run, as_of=as_of, since=since, built_by_this_run=built_by_this_run)
     _landing(con, run_id, view)
-    if as_of is not None and _has(con, "marts", "billable_counts_daily"):
+    if as_of is not None and has_table(con, "marts", "billable_counts_daily"):
         _tenants(con, run_id, view, _relation(con, relations, "int_tenants"))
     return view
 
 
 def _landing(con, run_id: str, view: NightView) -> None:
-    if _has(con, "raw", "ingest_ledger"):
+    if has_table(con, "raw", "ingest_ledger"):
         view.files = dict(
             con.execute(
                 "select outcome, count(*) from raw.ingest_ledger where run_id = ? "
@@ -116,10 +107,10 @@ def _landing(con, run_id: str, view: NightView) -> None:
                 [run_id],
             ).fetchall()
         )
-    rejects = "marts.import_rejects" if _has(con, "marts", "import_rejects") else None
-    if rejects is None and _has(con, "raw", "import_rejects"):
+    rejects = "marts.import_rejects" if has_table(con, "marts", "import_rejects") else None
+    if rejects is None and has_table(con, "raw", "import_rejects"):
         rejects = "raw.import_rejects"
-    if rejects and _has(con, "raw", "ingest_ledger"):
+    if rejects and has_table(con, "raw", "ingest_ledger"):
         scope = "scope" if rejects.startswith("marts") else "'row'"
         # rejected rows and files of the files this night read; the reason without its
         # row-specific details would merge too much, so it is grouped as written
@@ -143,7 +134,7 @@ def _landing(con, run_id: str, view: NightView) -> None:
                 group by all order by tenant_id, source limit {TOP}
                 """
             ).fetchall()
-    if _has(con, "marts", "landing_files"):
+    if has_table(con, "marts", "landing_files"):
         view.skipped = con.execute(
             f"select source, file, reason from marts.landing_files where outcome = 'skipped' "
             f"order by source, file limit {TOP}"
@@ -168,7 +159,7 @@ def _tenants(con, run_id: str, view: NightView, tenant_settings: str | None) -> 
         )
     default = float(tenant_default("max_billable_swing"))
     by_tenant = {t: TenantView(t, swing_limit=float(limits.get(t) or default)) for t in tenants}
-    if _has(con, "marts", "status_counts_daily"):
+    if has_table(con, "marts", "status_counts_daily"):
         for tenant, status, day, n in con.execute(
             "select tenant_id, value, date, customers from marts.status_counts_daily "
             "where dimension = 'status' and date between ? and ? order by 1, 2, 3",
@@ -193,7 +184,7 @@ def _tenants(con, run_id: str, view: NightView, tenant_settings: str | None) -> 
         if before is not None:
             low, high = before * (1 - t.swing_limit), before * (1 + t.swing_limit)
         t.billable.append((day, n, low, high))
-    if _has(con, "marts", "status_changes"):
+    if has_table(con, "marts", "status_changes"):
         for tenant, *row in con.execute(
             f"""
             select tenant_id, dimension, from_value, to_value, reason, count(*) as n
@@ -206,7 +197,7 @@ def _tenants(con, run_id: str, view: NightView, tenant_settings: str | None) -> 
             [changed_from, as_of],
         ).fetchall():
             by_tenant[tenant].changes.append(tuple(row))
-    if _has(con, "marts", "billing_restatements"):
+    if has_table(con, "marts", "billing_restatements"):
         for tenant, *row in con.execute(
             f"""
             select tenant_id, grain, period, metric, old_value, new_value
