@@ -35,6 +35,17 @@ class Zone:
     work_db: Path
     generated: dict
 
+    @classmethod
+    def under(cls, root: Path, generated: dict | None = None) -> Zone:
+        """The zone laid out as every test lays it out: ``root/landing``, the warehouse
+        ``root/warehouse.duckdb`` and its work file beside it."""
+        return cls(
+            root / "landing",
+            root / "warehouse.duckdb",
+            root / "warehouse.work" / "work.duckdb",
+            generated or {},
+        )
+
     def run(self, *args: str, env: dict | None = None) -> Run:
         proc = subprocess.run(
             [CLI, "run", *args, "--landing", str(self.landing), "--warehouse", str(self.warehouse)],
@@ -66,9 +77,7 @@ def zone(tmp_path_factory) -> Zone:
     )
     assert proc.returncode == 0, proc.stderr
     generated = json.loads((landing / "_GENERATED.json").read_text())
-    return Zone(
-        landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", generated
-    )
+    return Zone.under(root, generated)
 
 
 REAL_INPUTS = Path(__file__).with_name("real_inputs") / "landing"
@@ -82,7 +91,7 @@ def real_inputs(tmp_path_factory) -> tuple[Zone, Run]:
     root = tmp_path_factory.mktemp("real-inputs")
     landing = root / "landing"
     shutil.copytree(REAL_INPUTS, landing)
-    zone = Zone(landing, root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {})
+    zone = Zone.under(root)
     # also one file per tenant, without personal data (test_real_inputs_pertenant.py)
     return zone, zone.run(
         "--date", REAL_INPUTS_AS_OF, "--publish-per-tenant", "--publish-pii", "none"
@@ -101,9 +110,7 @@ def one_night(tmp_path_factory) -> tuple[Zone, Run]:
     ``er1``) starts its later nights from a copy of it."""
     root = tmp_path_factory.mktemp("one-night")
     shutil.copytree(ONE_NIGHT, root / "landing")
-    zone = Zone(
-        root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
-    )
+    zone = Zone.under(root)
     return zone, zone.run("--date", ONE_NIGHT_AS_OF)
 
 
@@ -138,9 +145,7 @@ def two_nights(tmp_path_factory) -> TwoNights:
     incremental); the same work file rebuilt for 2026-03-31; and a fresh warehouse over both
     folders in one night. Each case of ``two_nights/README.md`` asserts on these."""
     root = tmp_path_factory.mktemp("two-nights")
-    zone = Zone(
-        root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
-    )
+    zone = Zone.under(root)
     shutil.copytree(TWO_NIGHTS / "night_1", zone.landing)
     _ran(zone.run("--date", "2026-03-25"), "night 1")
     after_1 = shutil.copyfile(zone.warehouse, root / "after-night-1.duckdb")
@@ -152,12 +157,7 @@ def two_nights(tmp_path_factory) -> TwoNights:
         zone.run("--date", "2026-03-31", env={"CUSTOMER_STATUS_FULL_REFRESH": "1"}),
         "rebuild in place",
     )
-    fresh = Zone(
-        root / "fresh" / "landing",
-        root / "fresh" / "warehouse.duckdb",
-        root / "fresh" / "warehouse.work" / "work.duckdb",
-        {},
-    )
+    fresh = Zone.under(root / "fresh")
     shutil.copytree(TWO_NIGHTS / "night_1", fresh.landing)
     shutil.copytree(TWO_NIGHTS / "night_2", fresh.landing, dirs_exist_ok=True)
     _ran(fresh.run("--date", "2026-03-31"), "fresh rebuild")
@@ -271,9 +271,7 @@ class GeneratedHistory:
 
     def copy_after_first_night(self, root: Path) -> Zone:
         shutil.copytree(self.after_first_night, root, dirs_exist_ok=True)
-        return Zone(
-            root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
-        )
+        return Zone.under(root)
 
 
 @pytest.fixture(scope="session")
@@ -307,9 +305,7 @@ def generated_history(tmp_path_factory) -> GeneratedHistory:
         if not all((row.get("effective at") or "").strip() for row in rows):
             path.unlink()
     first = root / "after-first-night"
-    zone = Zone(
-        first / "landing", first / "warehouse.duckdb", first / "warehouse.work" / "work.duckdb", {}
-    )
+    zone = Zone.under(first)
     land_generated(generated, zone.landing, up_to=PROPERTY_NIGHTS[0])
     _ran(zone.run("--date", PROPERTY_NIGHTS[0]), f"night {PROPERTY_NIGHTS[0]}")
     return GeneratedHistory(generated, first)

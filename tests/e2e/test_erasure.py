@@ -131,9 +131,7 @@ class Nights:
 
     def __init__(self, root: Path):
         self.root = root
-        self.zone = Zone(
-            root / "landing", root / "warehouse.duckdb", root / "warehouse.work" / "work.duckdb", {}
-        )
+        self.zone = Zone.under(root)
         self.work_dir = root / "warehouse.work"
 
     def night(self, date: str, name: str) -> Path:
