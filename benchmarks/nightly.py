@@ -102,6 +102,13 @@ STAGE_DONE = re.compile(r"\] (\w+): done in ([0-9.]+)s")
 # the night's short summary (the default output since the summary came): "  build   111.2s"
 STAGE_SUMMARY = re.compile(r"^  (" + "|".join(STAGES) + r") +([0-9.]+)s$", re.M)
 INGEST_SUMMARY = re.compile(r"ingest summary: (\{.*\})")
+# the short summary's line (the default output): "  ingested: 66 file(s) loaded, 1 rejected,
+# 0 already loaded, 0 hidden (skipped); 38,845,729 row(s) loaded, 8 rejected"
+INGESTED_LINE = re.compile(
+    r"ingested: (?P<files_loaded>[\d,]+) file\(s\) loaded, (?P<files_rejected>[\d,]+) rejected, "
+    r"(?P<files_already_loaded>[\d,]+) already loaded, (?P<files_skipped>[\d,]+) hidden "
+    r"\(skipped\); (?P<rows_loaded>[\d,]+) row\(s\) loaded, (?P<rows_rejected>[\d,]+) rejected"
+)
 SHOW = re.compile(r": starting|: done in|ingest summary|published |failed|Error|error:")
 
 
@@ -119,6 +126,19 @@ def stage_seconds(text: str) -> dict[str, float]:
     for m in STAGE_SUMMARY.finditer(text):
         stages.setdefault(m.group(1), float(m.group(2)))
     return stages
+
+
+def ingest_counts(text: str) -> dict[str, int] | None:
+    """The ingest's file and row counts from a night's output: the ``-v`` log line
+    (``ingest summary: {...}``) or the short summary's ``ingested: ...`` line; None when
+    the output has neither (never a made-up 0)."""
+    m = INGEST_SUMMARY.search(text)
+    if m:
+        return ast.literal_eval(m.group(1))
+    m = INGESTED_LINE.search(text)
+    if m:
+        return {k: int(v.replace(",", "")) for k, v in m.groupdict().items()}
+    return None
 
 
 def load_averages() -> list[float]:
@@ -474,9 +494,7 @@ class Bench:
         stages = stage_seconds(text)
         result["stages_s"] = {s: stages.get(s) for s in STAGES}
         result["outside_stages_s"] = round(result["wall_s"] - sum(stages.values()), 2)
-        m = INGEST_SUMMARY.search(text)
-        if m:
-            result["ingest"] = ast.literal_eval(m.group(1))
+        result["ingest"] = ingest_counts(text)
         result.update(self.inspect_work(label))
         self.results["measurements"][label] = result
         if self.keep:  # each night's published tables, for benchmarks/compare_marts.py
@@ -850,6 +868,26 @@ def issue_ratios(scale: str, m: dict) -> list[dict]:
     return rows
 
 
+def nights_table(m: dict) -> list[str]:
+    """The "Nights" section: what each night loaded and rebuilt (– where unknown)."""
+
+    def n(v) -> str:
+        return "–" if v is None else f"{v:,}"
+
+    lines = ["", "## Nights", "", "| night | rows loaded | files loaded | dbt full refresh | customers recomputed | dbt nodes | work file | warehouse |", "|---|--:|--:|---|--:|--:|--:|--:|"]  # fmt: skip
+    for label in ("full", "incremental", "empty"):
+        if label not in m:
+            continue
+        x = m[label]
+        ing = x.get("ingest") or {}
+        lines.append(
+            f"| {label} | {n(ing.get('rows_loaded'))} | {n(ing.get('files_loaded'))} "
+            f"| {x['dbt_full_refresh']} | {n(x['customers_touched'])} | {x['dbt']['nodes']} "
+            f"| {_mb(x['work_db_bytes'])} | {_mb(x['warehouse_bytes'])} |"
+        )
+    return lines
+
+
 def issue_ratios_markdown(rows: list[dict]) -> list[str]:
     """The issue's ratios as a table for the results .md (short version first)."""
     if not rows:
@@ -965,17 +1003,7 @@ def markdown(r: dict) -> str:
             f"| naive grid (query {x['query_s']:.1f} s, {x['grid_rows']:,} rows) "
             f"| {_s(x['wall_s'])} | | | | | | | {rss(x)} | {load(x)} |"
         )
-    lines += ["", "## Nights", "", "| night | rows loaded | files loaded | dbt full refresh | customers recomputed | dbt nodes | work file | warehouse |", "|---|--:|--:|---|--:|--:|--:|--:|"]  # fmt: skip
-    for label in ("full", "incremental", "empty"):
-        if label not in m:
-            continue
-        x = m[label]
-        ing = x.get("ingest", {})
-        lines.append(
-            f"| {label} | {ing.get('rows_loaded', 0):,} | {ing.get('files_loaded', 0)} "
-            f"| {x['dbt_full_refresh']} | {x['customers_touched']:,} | {x['dbt']['nodes']} "
-            f"| {_mb(x['work_db_bytes'])} | {_mb(x['warehouse_bytes'])} |"
-        )
+    lines += nights_table(m)
     lines += issue_ratios_markdown(r.get("issue_ratios") or [])
     q = r["ratios"]
     lines += ["", "## Ratios", "", "| ratio | value |", "|---|--:|"]

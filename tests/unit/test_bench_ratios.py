@@ -108,3 +108,52 @@ def test_stage_times_are_read_from_the_short_summary_and_from_v_logs(nightly):
     assert nightly.stage_seconds(summary) == {"ingest": 24.6, "build": 111.2}
     verbose = "x [run1] validate_imports: done in 3.5s\n"
     assert nightly.stage_seconds(verbose) == {"validate_imports": 3.5}
+
+
+# The night's default (short) output, as a benchmark log holds it (M full night, 0f1c9d9).
+SHORT_FULL_NIGHT = """\
+  ingest              30.6s
+  ingested: 66 file(s) loaded, 1 rejected, 0 already loaded, 0 hidden (skipped); 38,845,729 row(s) loaded, 8 rejected
+  validate_imports    10.2s
+  build               68.5s
+published 2026-10-31: run manual__2026-12-01T19:23:35.953644+00:00, 18 checks passed
+"""
+
+
+def test_ingest_counts_are_read_from_the_short_summary(nightly):
+    """The "Nights" table said 0 rows and 0 files loaded for every night: the harness only
+    knew the ``-v`` log line (``ingest summary: {...}``), not the short summary's line."""
+    assert nightly.ingest_counts(SHORT_FULL_NIGHT) == {
+        "files_loaded": 66,
+        "files_rejected": 1,
+        "files_already_loaded": 0,
+        "files_skipped": 0,
+        "rows_loaded": 38_845_729,
+        "rows_rejected": 8,
+    }
+    empty = "  ingested: 0 file(s) loaded, 0 rejected, 79 already loaded, 2 hidden (skipped); 0 row(s) loaded, 0 rejected\n"  # noqa: E501
+    assert nightly.ingest_counts(empty)["files_already_loaded"] == 79
+    assert nightly.ingest_counts(empty)["files_skipped"] == 2
+    verbose = (
+        "12:00:01 INFO [run1] ingest summary: {'files_loaded': 3, 'files_rejected': 0, "
+        "'files_already_loaded': 1, 'files_skipped': 0, 'rows_loaded': 1200, 'rows_rejected': 2}\n"
+    )
+    assert nightly.ingest_counts(verbose)["rows_loaded"] == 1200
+    assert nightly.ingest_counts("  build  1.0s\n") is None  # no ingest line: unknown, not 0
+
+
+def test_nights_table_shows_the_rows_and_files_loaded(nightly, tmp_path, monkeypatch):
+    """The rendered "Nights" row carries the counts read from the night's own output, and a
+    night whose output had no ingest line says so (–) instead of 0."""
+    ingest = nightly.ingest_counts(SHORT_FULL_NIGHT)
+    night = {
+        "ingest": ingest,
+        "dbt_full_refresh": True,
+        "customers_touched": 1_000_000,
+        "dbt": {"nodes": 185},
+        "work_db_bytes": 2_191_000_000,
+        "warehouse_bytes": 172_000_000,
+    }
+    rows = nightly.nights_table({"full": night, "empty": {**night, "ingest": None}})
+    assert any(r.startswith("| full | 38,845,729 | 66 ") for r in rows), rows
+    assert any(r.startswith("| empty | – | – ") for r in rows), rows
