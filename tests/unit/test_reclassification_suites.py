@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from reclassification_harness import Candidates
 
 from customer_status.checks import dbt_relations, gx_reclassification, gx_runtime
@@ -244,3 +245,51 @@ def test_a_prepared_audit_waits_while_the_file_is_written_then_runs(tmp_path, mo
     assert (found.passed, found.tenant_id) == (False, "t9"), found.describe()
     assert found.sample[0][0] == "c1", found.describe()
     assert report["data_docs"].endswith("index.html")
+
+
+STATUS_CHANGES_DDL = """
+    create schema marts;
+    create table marts.status_changes (
+        tenant_id varchar, customer_id varchar, changed_on date, dimension varchar,
+        to_value varchar, reason varchar, actor varchar);
+    insert into marts.status_changes values
+        ('t1', 'c1', '2026-03-01', 'member_status', 'inactive', 'r', 'system'),
+        ('t1', 'c2', '2026-03-01', 'member_status', 'inactive', {reason}, 'system');
+"""
+
+
+@pytest.fixture
+def status_changes_queries():
+    """Every statement GX sends that reads ``marts.status_changes``."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "status_changes" in statement and "duckdb_tables" not in statement:
+            seen.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+
+def test_an_audit_query_runs_once_when_the_check_passes(tmp_path, status_changes_queries):
+    """Issue 18 (fixed cost of a night): GX's own ``unexpected_rows_expectation`` runs its
+    query twice (the rows, then their count); the audit asks for the count only, as the
+    import checks do (``gx_counted_once``), so every run-wide check scans its table once."""
+    db = Candidates(tmp_path, STATUS_CHANGES_DDL.format(reason="'ok'"))
+    [result] = db.check("every_status_change_has_reason_and_actor")
+    assert result.passed, result.describe()
+    assert len(status_changes_queries) == 1, status_changes_queries
+
+
+def test_a_failing_audit_check_reads_as_before_with_its_query_counted_once(
+    tmp_path, status_changes_queries
+):
+    db = Candidates(tmp_path, STATUS_CHANGES_DDL.format(reason="''"))
+    [result] = db.check("every_status_change_has_reason_and_actor")
+    assert not result.passed and result.tenant_id == "t1"
+    assert result.detail.startswith("1 status change(s) without a reason or an actor")
+    assert [row[0] for row in result.sample] == ["c2"]
+    # GX's count, then the per-tenant sample of the failure (``tenant_samples``: its columns
+    # by a ``limit 0``, then the sample): never the rows GX would fetch and throw away
+    assert len(status_changes_queries) == 3, status_changes_queries

@@ -21,6 +21,7 @@ from ..ingest.loader import UNPUBLISHED_LOADS
 from ..ingest.sources import SOURCES
 from ..settings import resolve_paths
 from .gx_runtime import (
+    SUITE_TYPE,
     SUITES,
     exception_message,
     expectation,
@@ -75,7 +76,7 @@ def validate(run_id: str, started_at: datetime) -> dict:
             gx.ExpectationSuite(
                 name=suite_json["name"],
                 meta=suite_json.get("meta", {}),
-                expectations=[_import_expectation(gx, e) for e in suite_json["expectations"]],
+                expectations=[expectation(gx, e) for e in suite_json["expectations"]],
             )
         )
         # a query asset (GX's table asset loses the schema name in some metrics on DuckDB):
@@ -117,7 +118,7 @@ def validate(run_id: str, started_at: datetime) -> dict:
             out.append(
                 {
                     "source": source,
-                    "expectation": _SUITE_TYPE.get(config.type, config.type),
+                    "expectation": SUITE_TYPE.get(config.type, config.type),
                     "rule": (config.meta or {}).get("rule", config.type),
                     "success": bool(r.success),
                     "unexpected_count": count,
@@ -127,24 +128,6 @@ def validate(run_id: str, started_at: datetime) -> dict:
             )
     engine.close()
     return {"results": out, "data_docs": update_data_docs(context, result)}
-
-
-# the suites' type -> what runs it: an unexpected-rows query runs once, as a count
-_RUN_AS = {"unexpected_rows_expectation": "UnexpectedRowsCountedOnce"}
-_SUITE_TYPE = {"unexpected_rows_counted_once": "unexpected_rows_expectation"}
-
-
-def _import_expectation(gx, spec: dict):
-    """A suite entry as a GX expectation; an ``unexpected_rows_expectation`` as
-    ``UnexpectedRowsCountedOnce`` (same result, its query runs once: ``gx_counted_once``)."""
-    if spec["type"] not in _RUN_AS:
-        return expectation(gx, spec)
-    from . import gx_counted_once
-
-    kwargs = dict(spec["kwargs"])
-    if spec.get("description"):
-        kwargs["description"] = spec["description"]
-    return getattr(gx_counted_once, _RUN_AS[spec["type"]])(**kwargs, meta=spec.get("meta"))
 
 
 def _unexpected(result: dict) -> tuple[int | None, list[str]]:

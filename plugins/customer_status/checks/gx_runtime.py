@@ -133,15 +133,26 @@ def read_suite(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+# a suite's type -> what runs it: an unexpected-rows query runs once, as a count
+# (``gx_counted_once``: same verdict and count; GX's own expectation runs the query twice)
+RUN_AS = {"unexpected_rows_expectation": "UnexpectedRowsCountedOnce"}
+SUITE_TYPE = {"unexpected_rows_counted_once": "unexpected_rows_expectation"}
+
+
 def expectation(gx, spec: dict, render: Callable[[str], str] | None = None):
     """A suite entry (``type`` + ``kwargs`` + ``meta`` [+ ``description``]) as a GX
-    expectation object; ``render`` fills the relation names into an unexpected-rows query."""
-    cls = "".join(part.title() for part in spec["type"].split("_"))
+    expectation object; ``render`` fills the relation names into an unexpected-rows query.
+    An ``unexpected_rows_expectation`` runs as ``UnexpectedRowsCountedOnce`` (``RUN_AS``)."""
     kwargs = dict(spec["kwargs"])
     if render and "unexpected_rows_query" in kwargs:
         kwargs["unexpected_rows_query"] = render(kwargs["unexpected_rows_query"])
     if spec.get("description"):
         kwargs["description"] = spec["description"]
+    if spec["type"] in RUN_AS:
+        from . import gx_counted_once
+
+        return getattr(gx_counted_once, RUN_AS[spec["type"]])(**kwargs, meta=spec.get("meta"))
+    cls = "".join(part.title() for part in spec["type"].split("_"))
     return getattr(gx.expectations, cls)(**kwargs, meta=spec.get("meta"))
 
 
