@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -183,11 +184,14 @@ def _record_unreported(paths: Paths, night: Night) -> None:
     publishing.publish_run_log_only(paths)
 
 
-def run_dates(paths: Paths, dates: list[date], accept_swing: bool = False) -> list[Night]:
+def run_dates(
+    paths: Paths, dates: list[date], accept_swing: bool = False, freeze_start_up: bool = False
+) -> list[Night]:
     """Run the DAG for each date in order; stop at the first night that did not publish.
 
     Holds the work area's run lock throughout (a concurrent run waits). Returns one
-    ``Night`` per DAG run made.
+    ``Night`` per DAG run made. ``freeze_start_up``: ``gc.freeze()`` what exists once the DAG
+    is loaded (the command's own process does; a caller that goes on afterwards need not).
     """
     too_early = [d for d in dates if d < EARLIEST_AS_OF]
     if too_early:
@@ -197,6 +201,11 @@ def run_dates(paths: Paths, dates: list[date], accept_swing: bool = False) -> li
     with exclusive_run(paths):
         _migrate_if_needed(paths)
         dag = load_dag(paths)
+        if freeze_start_up:
+            # Airflow's modules, the parsed DAG and the metadata DB's objects live until the
+            # process ends: out of the collector's sight, each of the night's full collections
+            # scans only what the night made (M empty night: 2.0 s -> 1.1 s of collections)
+            gc.freeze()
         made: list[Night] = []
         for as_of in dates:
             night = _run_one(paths, dag, as_of, accept_swing)
