@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
+import contextlib
 import logging
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -676,32 +677,51 @@ def build_parser() -> argparse.ArgumentParser:
 def _end_without_final_collections() -> None:
     """This process ends when ``main`` returns: Python's finalization would then run full
     garbage collections over every object still alive (Airflow's modules, the DAG, the
-    execution API), 2-3 s after an M night, for memory the process gives back anyway.
-    ``gc.freeze()`` at exit hides them from those collections; the exit handlers registered
-    later (Airflow's, logging's) still run first. Nothing relies on a finalizer: each DuckDB
-    file is closed where it is used and the published file is flushed before it is moved in."""
+    execution API), 2-3 s after an M night, for memory the process gives back anyway. So
+    once every exit handler has run (Airflow's, logging's: registered later, they run
+    first), the process ends with ``main``'s code without finalizing. Nothing relies on a
+    finalizer: each DuckDB file is closed where it is used, the published file is flushed
+    before it is moved in. When ``main`` raised, Python ends as usual."""
     global _PROCESS_ENTRY
     _PROCESS_ENTRY = True
-    atexit.register(gc.freeze)
+    atexit.register(exit_now_if_done)
 
 
 # True when ``main`` is the process's own command (the console script, ``python -m``)
 _PROCESS_ENTRY = False
+# ``main``'s return code, once it returned (in the command's own process)
+_EXIT_CODE: int | None = None
+
+
+def exit_now_if_done() -> None:
+    """The last exit handler: end with ``main``'s code, skipping finalization."""
+    if _EXIT_CODE is None:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(_EXIT_CODE)
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the command line of this process, not a caller's list
+    global _EXIT_CODE
+    entry = argv is None  # the command line of this process, not a caller's list
+    if entry:
         _end_without_final_collections()
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
-        return args.func(args)
+        code = args.func(args)
     except UsageError as exc:
         console.print(f"[red]error:[/] {exc}")
-        return 2
+        code = 2
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]: the published warehouse is unchanged")
-        return 130
+        code = 130
+    if entry and isinstance(code, int):
+        _EXIT_CODE = code
+    return code
 
 
 if __name__ == "__main__":

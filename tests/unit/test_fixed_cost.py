@@ -4,12 +4,13 @@ the night's own work.
 - Python's finalization ran full garbage collections over every object still alive when the
   command ended (Airflow's modules, the DAG, the in-process execution API): 2-3 s after an M
   night, measured with ``py-spy dump --native`` (``gc_collect_main``) between the last line
-  and the process's end. The command's own process freezes them at exit.
+  and the process's end. The command's own process ends once its exit handlers ran, with
+  its code, without finalizing; so does the build's dbt process (``pipeline/dbt_child.py``).
 - The night's own full collections scanned the same start-up objects each time: the
   command's process freezes what exists once the DAG is loaded.
 
 A caller that calls ``cli.main([...])`` or ``local.run_dates`` and goes on (the tests) keeps
-an ordinary collector.
+an ordinary collector and end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -28,35 +30,45 @@ from customer_status.settings import Paths
 
 ENTRY = textwrap.dedent(
     """
-    import atexit, gc, sys
+    import atexit, sys
     from customer_status import cli
 
-    # registered before main's own: runs after it (exit handlers run last-registered first)
-    atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0, flush=True))
-    cli.cmd_run = lambda args: print("frozen during the command:", gc.get_freeze_count() > 0) or 0
+    class Kept:  # alive until the process ends: finalization would call __del__
+        def __del__(self):
+            print("finalized", flush=True)
+
+    def cmd_run(args):
+        import duckdb
+
+        global kept
+        kept = Kept()
+        with duckdb.connect() as con:
+            con.sql("select 1").fetchall()
+        atexit.register(lambda: print("exit handler ran", flush=True))
+        print("the command ran", flush=True)
+        return 3
+
+    cli.cmd_run = cmd_run
     sys.argv = ["customer-status", "run", "--date", "2026-03-31"]
     sys.exit(cli.main())
     """
 )
 
 
-def test_the_command_ends_without_the_final_full_collections():
+def test_the_command_ends_without_finalization_once_its_exit_handlers_ran():
     proc = subprocess.run(
         [sys.executable, "-c", ENTRY], capture_output=True, text=True, timeout=120
     )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[:2] == [
-        "frozen during the command: False",  # the command itself collects as ever
-        "frozen at exit: True",
-    ], proc.stdout
+    assert proc.returncode == 3, proc.stderr  # main's own code
+    assert proc.stdout.splitlines() == ["the command ran", "exit handler ran"], proc.stdout
+    assert "finalized" not in proc.stdout and "leaked" not in proc.stderr, proc.stderr
 
 
-def test_a_caller_of_main_keeps_its_collector(monkeypatch):
+def test_a_caller_of_main_keeps_an_ordinary_end(monkeypatch):
     monkeypatch.setattr(cli, "cmd_run", lambda args: 0)
-    before = gc.get_freeze_count()
     assert cli.main(["run", "--date", "2026-03-31"]) == 0
-    assert gc.get_freeze_count() == before
-    assert cli._PROCESS_ENTRY is False
+    assert cli._PROCESS_ENTRY is False and cli._EXIT_CODE is None
+    cli.exit_now_if_done()  # does nothing: this process goes on
 
 
 @pytest.fixture
@@ -90,3 +102,77 @@ def test_run_dates_leaves_the_collector_alone_unless_asked(fake_airflow):
     gc.unfreeze()
     local.run_dates(paths, [date(2026, 3, 31)])
     assert seen == [0]
+
+
+# ---- the build's dbt, started ahead (``build.prepare_dbt``, ``pipeline/dbt_child.py``)
+
+
+@pytest.fixture
+def dbt_runs(tmp_path, monkeypatch):
+    """``build.run_dbt`` with dbt's command line replaced by ``dbt <args>`` (no build): the
+    real ``dbt`` entry point, run either way; returns (paths, lines logged)."""
+    import logging
+
+    from customer_status.pipeline import build
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler = Keep(level=logging.DEBUG)
+    build.log.addHandler(handler)
+    monkeypatch.setattr(build.log, "level", logging.DEBUG)
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    monkeypatch.setattr(build, "dbt_command", lambda paths, verb, *args: [dbt, *args])
+    paths = Paths(landing=tmp_path, warehouse=tmp_path / "w.duckdb", work_dir=tmp_path / "work")
+    paths.work_dir.mkdir()
+    yield build, paths, lines
+    build.log.removeHandler(handler)
+    build.discard_prepared_dbt()
+
+
+def test_a_prepared_dbt_runs_the_build_s_command_in_its_environment(dbt_runs):
+    """The child started at the night's start imports dbt while the night goes on; the build
+    hands it its command line, environment and folder, and it runs the ``dbt`` command."""
+    build, paths, lines = dbt_runs
+    build.prepare_dbt()
+    [child] = build._prepared
+    env = {**build.dbt_env(paths), "DBT_LOG_FORMAT": "json", "CUSTOMER_STATUS_PROBE": "x"}
+    build.run_dbt(paths, "2026-03-31", ["--version"], env)
+    assert child.returncode == 0 and build._prepared == []
+    said = "\n".join(lines)
+    assert "installed" in said.lower() and "duckdb" in said, said  # dbt --version's answer
+    # run again: nothing prepared, a new dbt process as before, the same answer
+    before = len(lines)
+    build.run_dbt(paths, "2026-03-31", ["--version"], env)
+    assert "installed" in "\n".join(lines[before:]).lower()
+
+
+def test_a_failing_command_fails_the_build_the_same_way_prepared_or_not(dbt_runs):
+    from customer_status.pipeline.build import BuildFailed
+
+    build, paths, lines = dbt_runs
+    env = build.dbt_env(paths)
+    with pytest.raises(BuildFailed) as plain:
+        build.run_dbt(paths, "2026-03-31", ["no-such-command"], env)
+    build.prepare_dbt()
+    with pytest.raises(BuildFailed) as prepared:
+        build.run_dbt(paths, "2026-03-31", ["no-such-command"], env)
+    assert str(prepared.value) == str(plain.value) == "dbt build exited with 2"
+
+
+def test_a_prepared_dbt_that_died_is_replaced_and_an_unused_one_does_nothing(dbt_runs):
+    build, paths, lines = dbt_runs
+    build.prepare_dbt()
+    [first] = build._prepared
+    first.kill()
+    first.wait()
+    build.run_dbt(paths, "2026-03-31", ["--version"], build.dbt_env(paths))  # a new dbt
+    assert "installed" in "\n".join(lines).lower()
+    build.prepare_dbt()
+    [unused] = build._prepared
+    unused.stdin.close()  # the parent goes without a build: it exits at once, cleanly
+    assert unused.wait(timeout=60) == 0
+    assert unused.stdout.read() == ""  # no leak notes either (it ends without finalizing)

@@ -271,18 +271,72 @@ def run_dbt_build(
     return plan
 
 
-def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str]) -> None:
-    """``dbt build`` with ``args`` in a child process, its output streamed to the log."""
-    cmd = dbt_command(paths, "build", *args)
-    with subprocess.Popen(
+# the dbt child started ahead by ``prepare_dbt`` (this process's, for its next build)
+_prepared: list[subprocess.Popen] = []
+
+
+def prepare_dbt() -> None:
+    """Start the next build's dbt process now (``dbt_child``): it imports dbt while the night
+    ingests and checks, and waits for its command. Optional: a build in another process (a
+    separate Airflow task) starts its own dbt, as before; an unused child exits with this
+    process. An earlier prepared child that was not used is ended first."""
+    discard_prepared_dbt()
+    _prepared.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "customer_status.pipeline.dbt_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_die_with_parent,
+        )
+    )
+
+
+def discard_prepared_dbt() -> None:
+    while _prepared:
+        _end(_prepared.pop())
+
+
+def _end(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def _dbt_process(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """``cmd`` (``dbt_command``) running: in the prepared child when there is one still
+    waiting, else in a new ``dbt`` process (the same command line either way)."""
+    while _prepared:
+        proc = _prepared.pop()
+        if proc.poll() is not None or proc.stdin is None or proc.stdin.closed:
+            _end(proc)
+            continue
+        try:
+            proc.stdin.write(json.dumps({"args": cmd[1:], "env": env, "cwd": str(cwd)}) + "\n")
+            proc.stdin.close()
+        except OSError:  # it died meanwhile: start a new one
+            _end(proc)
+            continue
+        return proc
+    return subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
-        cwd=paths.dbt_project,
+        cwd=cwd,
         preexec_fn=_die_with_parent,
-    ) as proc:
+    )
+
+
+def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str]) -> None:
+    """``dbt build`` with ``args`` in a child process (the one ``prepare_dbt`` started, if
+    any), its output streamed to the log."""
+    cmd = dbt_command(paths, "build", *args)
+    with _dbt_process(cmd, env, paths.dbt_project) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             # one line per finished model/test (progress on long builds); the rest at DEBUG

@@ -87,6 +87,7 @@ def step(ctx: RunContext, name: str) -> Iterator[None]:
 def ingest(ctx: RunContext) -> dict:
     """Record the run's start, then load every new landing file into ``raw``."""
     paths = ctx.paths
+    dbt_build.prepare_dbt()  # the build's dbt imports itself meanwhile (issue 18)
     with work_db(paths) as con:
         runs.begin(con, ctx)
     with step(ctx, "ingest"), work_db(paths) as con:
