@@ -94,7 +94,10 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     from .pipeline import local
 
     local.configure_airflow(paths, quiet=not verbose)
+    from .pipeline import build
     from .pipeline.nightly import run_outcome
+
+    build.prepare_dbt()  # the first build's dbt imports itself while Airflow starts
 
     started = time.monotonic()
     try:

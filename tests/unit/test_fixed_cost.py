@@ -176,3 +176,15 @@ def test_a_prepared_dbt_that_died_is_replaced_and_an_unused_one_does_nothing(dbt
     unused.stdin.close()  # the parent goes without a build: it exits at once, cleanly
     assert unused.wait(timeout=60) == 0
     assert unused.stdout.read() == ""  # no leak notes either (it ends without finalizing)
+
+
+def test_a_waiting_prepared_dbt_is_kept_for_the_next_build(dbt_runs):
+    """The command prepares the first build's dbt before Airflow starts, each night's ingest
+    asks again: one child waits, and a build uses it."""
+    build, paths, lines = dbt_runs
+    build.prepare_dbt()
+    [first] = build._prepared
+    build.prepare_dbt()
+    assert build._prepared == [first] and first.poll() is None
+    build.run_dbt(paths, "2026-03-31", ["--version"], build.dbt_env(paths))
+    assert first.returncode == 0 and build._prepared == []

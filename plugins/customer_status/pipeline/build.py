@@ -279,7 +279,9 @@ def prepare_dbt() -> None:
     """Start the next build's dbt process now (``dbt_child``): it imports dbt while the night
     ingests and checks, and waits for its command. Optional: a build in another process (a
     separate Airflow task) starts its own dbt, as before; an unused child exits with this
-    process. An earlier prepared child that was not used is ended first."""
+    process. A prepared child still waiting is kept (it holds nothing: the next build uses it)."""
+    if any(proc.poll() is None for proc in _prepared):
+        return
     discard_prepared_dbt()
     _prepared.append(
         subprocess.Popen(
