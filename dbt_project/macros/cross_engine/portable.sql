@@ -26,16 +26,22 @@
     without the customers in `int_customers_touched` (through a side table, since Spark
     refuses to overwrite a table it reads), and the folder's `append` strategy then adds
     their recomputed rows, as on DuckDB. Only the touched customers are computed again; the
-    rewrite costs one read and one write of the model's table. -#}
+    rewrite costs one read and one write of the model's table. `int_reactivating_events`
+    (engagement_by_event_key) keeps the same rows as the DuckDB delete drops. -#}
 {% macro spark__delete_touched_customers() %}
     {%- if execute and is_incremental() -%}
         {%- set kept = this.incorporate(path={'identifier': this.identifier ~ '__kept'}) -%}
         {%- set touched = ref('int_customers_touched') -%}
         {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- set by_event_key = customer_status.engagement_by_event_key() -%}
         {%- do run_query(
             'create table ' ~ kept ~ ' using parquet as select kept.* from ' ~ this ~ ' as kept'
             ~ ' left anti join ' ~ touched ~ ' as touched'
             ~ ' on touched.tenant_id = kept.tenant_id and touched.customer_id = kept.customer_id'
+            ~ (" and (kept.event_source = 'payment' or touched.engagement_recomputed)"
+                ~ ' left anti join (' ~ customer_status.engagement_keys_staged_tonight() ~ ') as staged'
+                ~ ' on staged.tenant_id = kept.tenant_id and staged.event_id = kept.event_id'
+                ~ " and kept.event_source = 'engagement'" if by_event_key else '')
         ) -%}
         {%- do run_query('insert overwrite table ' ~ this ~ ' select * from ' ~ kept) -%}
         {%- do run_query('drop table ' ~ kept) -%}

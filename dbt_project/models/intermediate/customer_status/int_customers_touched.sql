@@ -14,6 +14,12 @@
     - the customers that new status-import rows name (by id, code or email);
     - every customer of a tenant whose settings, labels or suppressions changed.
 
+    `engagement_recomputed` marks the touched customers whose engagement-driven reactivating
+    events are all derived again tonight (`int_reactivating_events`): a customer that appears
+    tonight (no version of its row loaded before) and every customer of a tenant whose
+    settings row landed (time zone, reactivation trigger, declaration). For the others only
+    the engagement rows staged tonight are added (rules §6; dbt_project/DECISIONS.md).
+
     Without a previous build (or with --full-refresh) every customer is touched. The
     statuses of a customer are a pure function of its inputs (they do not depend on the
     as-of date: the marts clip them), so recomputing only these gives the full rebuild's
@@ -51,7 +57,8 @@ customers as (
 final as (
     select
         tenant_id,
-        customer_id
+        customer_id,
+        true as engagement_recomputed
     from customers
 )
 
@@ -202,7 +209,7 @@ imported as (
     {%- endfor %}
 ),
 
-final as (
+touched as (
     select
         tenant_id,
         customer_id
@@ -229,6 +236,52 @@ final as (
     from customers
     inner join tenant_wide
         on customers.tenant_id = tenant_wide.tenant_id
+),
+
+-- customers whose every version landed tonight: they did not exist for the last build
+appeared as (
+    select
+        tonight.tenant_id,
+        tonight.customer_id
+    from {{ own_row_sources['customers'] }} as tonight
+    where tonight._load_id > (select load_id from watermark)
+        and not exists (
+            select 1 from {{ own_row_sources['customers'] }} as before
+            where before.tenant_id = tonight.tenant_id
+                and before.customer_id = tonight.customer_id
+                and before._load_id <= (select load_id from watermark)
+        )
+),
+
+-- the tenants whose settings row landed tonight (time zone, reactivation trigger)
+settings_changed as (
+    select distinct tenant_id from {{ tenant_wide_sources['tenants'] }}
+    where _load_id > (select load_id from watermark)
+),
+
+engagement_recomputed as (
+    select
+        tenant_id,
+        customer_id
+    from appeared
+    union
+    select
+        customers.tenant_id,
+        customers.customer_id
+    from customers
+    inner join settings_changed
+        on customers.tenant_id = settings_changed.tenant_id
+),
+
+final as (
+    select
+        touched.tenant_id,
+        touched.customer_id,
+        engagement_recomputed.customer_id is not null as engagement_recomputed
+    from touched
+    left join engagement_recomputed
+        on touched.tenant_id = engagement_recomputed.tenant_id
+            and touched.customer_id = engagement_recomputed.customer_id
 )
 
 {% endif %}
