@@ -21,6 +21,34 @@ import pytest
 
 CLI = str(Path(sys.executable).with_name("customer-status"))
 
+# the published tables that record the runs themselves: they differ between two histories
+# of the same data, so comparisons of published nights leave them out
+HISTORY_OF_RUNS = {"pipeline_runs", "billing_restatements"}
+
+
+def published_rows(warehouse: Path, tenant: str | None = None) -> dict[str, list[tuple]]:
+    """Every published mart's rows, sorted (the history of runs left out); with ``tenant``,
+    only that tenant's rows of the marts that have ``tenant_id``."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+            if name not in HISTORY_OF_RUNS
+        ]
+        tables = {}
+        for name in names:
+            if tenant is None:
+                tables[name] = con.execute(f"select * from marts.{name} order by all").fetchall()
+                continue
+            columns = {d[0] for d in con.execute(f"select * from marts.{name} limit 0").description}
+            if "tenant_id" in columns:
+                tables[name] = con.execute(
+                    f"select * from marts.{name} where tenant_id = ? order by all", [tenant]
+                ).fetchall()
+        return tables
+
 
 @dataclass
 class Run:

@@ -26,27 +26,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import published_rows
 
 pytestmark = pytest.mark.e2e
-
-SKIP = {"pipeline_runs", "billing_restatements"}  # the history of runs itself
-
-
-def _tables(warehouse: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = [
-            name
-            for (name,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-            if name not in SKIP
-        ]
-        return {
-            n: con.execute(
-                f"select * from marts.{n} where tenant_id = 't1' order by all"
-            ).fetchall()
-            for n in names
-        }
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +75,10 @@ def test_the_incremental_night_recomputed_the_merge_partners(warehouses, custome
 
 
 def test_incremental_nights_equal_the_rebuild(warehouses):
-    expected, actual = _tables(warehouses["rebuild"]), _tables(warehouses["nightly"])
+    expected, actual = (
+        published_rows(warehouses["rebuild"], "t1"),
+        published_rows(warehouses["nightly"], "t1"),
+    )
     assert sorted(actual) == sorted(expected)
     for name, rows in expected.items():
         assert actual[name] == rows, (

@@ -26,29 +26,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import published_rows
 
 pytestmark = pytest.mark.e2e
-
-SKIP = {"pipeline_runs", "billing_restatements"}  # the history of runs itself
-
-
-def _tables(warehouse: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = [
-            name
-            for (name,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-            if name not in SKIP
-        ]
-        tables = {}
-        for name in names:
-            columns = {d[0] for d in con.execute(f"select * from marts.{name} limit 0").description}
-            if "tenant_id" in columns:
-                tables[name] = con.execute(
-                    f"select * from marts.{name} where tenant_id = 'react' order by all"
-                ).fetchall()
-        return tables
 
 
 def _sunsets(warehouse: Path) -> dict[str, list[tuple]]:
@@ -95,8 +75,8 @@ def test_the_deactivation_is_lifted_by_engagement_landed_later(two_nights):
 
 def test_the_incremental_night_publishes_what_a_rebuild_publishes(two_nights):
     assert two_nights.builds_after_night_2 == [True, False]  # night 2 was incremental
-    nightly = _tables(two_nights.after_night_2)
-    rebuild = _tables(two_nights.fresh_rebuild)
+    nightly = published_rows(two_nights.after_night_2, "react")
+    rebuild = published_rows(two_nights.fresh_rebuild, "react")
     assert nightly.keys() == rebuild.keys()
     assert nightly["customer_status_history"], "the case published nothing"
     for name in rebuild:
