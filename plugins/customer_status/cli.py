@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import logging
 import os
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from . import process_end
 from .settings import Paths, resolve_paths
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -202,7 +202,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _use_engine(args: argparse.Namespace, paths: Paths) -> None:
     """``--engine`` (else ``CUSTOMER_STATUS_ENGINE``) for the nights of this command; on Spark,
     the cluster must answer before a night starts."""
-    import os
 
     from .pipeline.build import ENGINE_ENV, resolve_engine
 
@@ -256,7 +255,6 @@ def _use_tenant_files(args: argparse.Namespace) -> None:
     """``--publish-per-tenant`` / ``--publish-pii`` (else their environment variables) for the
     nights of this command: checked here, then handed to the night's tasks (which run in this
     process, ``dag.test``) through the environment."""
-    import os
 
     from .pipeline.publish import PER_TENANT_ENV, PII_ENV, tenant_publishing
 
@@ -700,11 +698,7 @@ def exit_now_if_done() -> None:
     """The last exit handler: end with ``main``'s code, skipping finalization."""
     if _EXIT_CODE is None:
         return
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(_EXIT_CODE)
+    process_end.end_now(_EXIT_CODE)
 
 
 def main(argv: list[str] | None = None) -> int:

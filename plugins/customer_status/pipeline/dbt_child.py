@@ -9,7 +9,7 @@ the ingest and the task starts; ``build.run_dbt`` hands it the build's command. 
 file before its command comes, and exits quietly, having done nothing, when its parent goes
 (end of file on stdin) or when the parent dies (``build._die_with_parent``).
 
-Like the ``customer-status`` command (``cli._end_without_final_collections``), it ends
+Like the ``customer-status`` command (``customer_status.process_end``), it ends
 without Python's finalization once every exit handler has run (dbt-duckdb's closes its
 database): the full garbage collections over dbt's objects took 1-2 s after an M build.
 """
@@ -17,13 +17,13 @@ database): the full garbage collections over dbt's objects took 1-2 s after an M
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import importlib
 import json
-import logging
 import os
 import sys
+
+from customer_status.process_end import end_now
 
 _exit_code: list[int] = []
 
@@ -32,11 +32,7 @@ def _exit_now() -> None:
     """The last exit handler (registered before dbt's): end with dbt's code."""
     if not _exit_code:
         return
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(_exit_code[0])
+    end_now(_exit_code[0])
 
 
 def main() -> int:
