@@ -6,6 +6,9 @@
       erasure requests, and
       engagement where the tenant's reactivation trigger is any_engagement: elsewhere
       engagement changes no status);
+    - the customer an earlier version of such a row named, when tonight's version of the
+      same key (an order, a subscription event, a status action) names another one: the
+      record moved, so the earlier customer lost it;
     - merges: every customer a touched customer's history counts or counted for (the chain
       of merges of any landed version, to its end), and the customers merged into a customer
       whose row landed tonight (their merge may apply now);
@@ -32,6 +35,15 @@
     'subscription_events': source('landing', 'subscription_events'),
     'status_actions': source('landing', 'status_actions'),
     'erasure_requests': source('landing', 'erasure_requests'),
+} -%}
+{#- the key of each own-row source whose record can move to another customer when it lands
+    again (a subscription event's key is the subscription and its changed_at: any earlier
+    event of the subscription naming another customer is enough to touch that one; the
+    customers source is keyed by the customer itself; an erasure forces a full build) -#}
+{%- set own_row_keys = {
+    'orders': 'order_id',
+    'subscription_events': 'subscription_id',
+    'status_actions': 'action_id',
 } -%}
 {%- set engagement_source = source('landing', 'engagement_events') -%}
 {%- set tenant_wide_sources = {
@@ -68,6 +80,23 @@ watermark as (
     select last_built_load_id as load_id from {{ ref('int_run_parameters') }}
 ),
 
+moved_from as (
+    -- the customer named by an earlier version of a key that landed tonight naming another
+    {%- for name, key in own_row_keys.items() %}
+    select
+        earlier.tenant_id,
+        earlier.customer_id
+    from {{ own_row_sources[name] }} as tonight
+    inner join {{ own_row_sources[name] }} as earlier
+        on tonight.tenant_id = earlier.tenant_id
+            and tonight.{{ key }} = earlier.{{ key }}
+    where tonight._load_id > (select load_id from watermark)
+        and earlier._load_id <= (select load_id from watermark)
+        and earlier.customer_id <> tonight.customer_id
+    {% if not loop.last %}union{% endif %}
+    {%- endfor %}
+),
+
 own_rows as (
     {%- for own_rows_source in own_row_sources.values() %}
     select
@@ -88,6 +117,11 @@ own_rows as (
     ) as engaging_tenants
         on engagement.tenant_id = engaging_tenants.tenant_id
     where engagement._load_id > (select load_id from watermark)
+    union
+    select
+        tenant_id,
+        customer_id
+    from moved_from
 ),
 
 tenant_wide as (
