@@ -32,6 +32,13 @@ def test_per_customer_models_share_one_folder_config(manifest):
         "int_lifecycle_payment_intervals",
         "int_account_status_date_intervals",
         "int_member_suppression_intervals",
+        # the attribute history (read by the facts, the suppressions and the account fold)
+        "int_customer_attribute_intervals",
+        # the account-status chain and the orders chain upstream of the facts
+        "int_account_status_events",
+        "int_account_status_intervals",
+        "int_orders_flagged",
+        "int_payments_attributed",
     }
     for name, model in per_customer.items():
         config = model["config"]

@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).with_name("customer-status"))
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
-FOLD = "models/intermediate/account_status/int_account_status_events.sql"
+FOLD = "models/intermediate/customer_status/per_customer/int_account_status_events.sql"
 
 
 def published_tables(warehouse: Path) -> dict:

@@ -5,25 +5,29 @@
     was paid. Neither outliers nor invalid orders ever count as activity, reactivation or
     revenue downstream (`int_payments_attributed` leaves them out). An order of an unknown
     customer counts once the customer lands, from its own dates: the flag is recomputed
-    every build, and the customer's arrival touches it (`int_customers_touched`).
+    build that recomputes the customer, and the customer's arrival touches it
+    (`int_customers_touched`, which also touches the customer an earlier version of a
+    re-landed order named). A per-customer model (macros/per_customer.sql): an order's row
+    reads only its own customer's existence and account ranges.
     `invalid_since` is the instant the problem shows (the later of the two timestamps
     involved), so that a run for an earlier date does not show it (`orders` clips at D). -#}
 with
 
 orders as (
-    select * from {{ ref('stg_landing__orders') }}
+    {{ customer_status.touched_rows(ref('stg_landing__orders'), 'orders') }}
 ),
 
 customers as (
     select
-        tenant_id,
-        customer_id
-    from {{ ref('stg_landing__customers') }}
+        customers.tenant_id,
+        customers.customer_id
+    from ({{ customer_status.touched_rows(ref('stg_landing__customers'), 'customers') }}) as customers
 ),
 
 blocking_periods as (
     -- the account statuses under which a payment is an outlier (seed account_statuses)
-    select intervals.* from {{ ref('int_account_status_intervals') }} as intervals
+    select intervals.*
+    from ({{ customer_status.touched_rows(ref('int_account_status_intervals'), 'touched_intervals') }}) as intervals
     inner join {{ ref('account_statuses') }} as account_statuses
         on intervals.account_status = account_statuses.status
     where account_statuses.flags_outliers

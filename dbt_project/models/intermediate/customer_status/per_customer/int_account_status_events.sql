@@ -18,8 +18,11 @@
     Python model (see DECISIONS.md). -#}
 with
 
+-- a per-customer model (macros/per_customer.sql): the fold of each customer reads only its
+-- own creation, first version and requests, so an incremental build folds the touched
+-- customers only (rules §4)
 customers as (
-    select * from {{ ref('stg_landing__customers') }}
+    {{ customer_status.touched_rows(ref('stg_landing__customers'), 'customers') }}
 ),
 
 tenants as (
@@ -31,18 +34,18 @@ transitions as (
 ),
 
 ordered_requests as (
-    select * from {{ ref('int_account_status_requests_ordered') }}
+    {{ customer_status.touched_rows(ref('int_account_status_requests_ordered'), 'requests') }}
 ),
 
 first_versions as (
     -- the customer version holding on the creation day: `internal` is decided at creation
     -- (rules §4), so a later email change never makes a customer internal before that change
     select
-        tenant_id,
-        customer_id,
-        email_domain
-    from {{ ref('int_customer_attribute_intervals') }}
-    where version_number = 1
+        versions.tenant_id,
+        versions.customer_id,
+        versions.email_domain
+    from ({{ customer_status.touched_rows(ref('int_customer_attribute_intervals'), 'all_versions') }}) as versions
+    where versions.version_number = 1
 ),
 
 creations as (

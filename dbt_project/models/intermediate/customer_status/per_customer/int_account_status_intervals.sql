@@ -4,9 +4,11 @@
     at the same instant leaves no (zero-length) range. -#}
 with
 
+-- a per-customer model (macros/per_customer.sql): each customer's ranges come from its own
+-- applied changes only
 changes as (
-    select * from {{ ref('int_account_status_events') }}
-    where outcome = 'applied'
+    {{ customer_status.touched_rows(ref('int_account_status_events'), 'events') }}
+    where events.outcome = 'applied'
 ),
 
 ranges as (

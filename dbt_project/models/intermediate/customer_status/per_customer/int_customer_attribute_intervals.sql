@@ -16,11 +16,16 @@
     one holds for the day (the state at the end of the day), the others cover no day.
 
     Nothing here depends on the as-of date: a version stamped after D only counts from its own
-    day, which the marts clip away. -#}
+    day, which the marts clip away. A per-customer model (macros/per_customer.sql): an
+    incremental build recomputes the touched customers only. -#}
 with
 
 raw_versions as (
-    select * from {{ source('landing', 'customers') }}
+    -- every version of the touched customers' rows: a customer's ranges read only its own
+    -- versions, its `int_customers_enriched` row (creation, tenant time zone) and the ledger,
+    -- and each of these changes only with a row that touches the customer (a new version,
+    -- or a tenant row: every customer of the tenant)
+    {{ customer_status.touched_rows(source('landing', 'customers'), 'raw_versions') }}
 ),
 
 ledger as (
