@@ -6,6 +6,8 @@
       erasure requests, and
       engagement where the tenant's reactivation trigger is any_engagement: elsewhere
       engagement changes no status);
+    - the customer an engagement key sent again tonight named before, where it now names
+      another (its reactivating event goes: `int_reactivating_events` keeps them by key);
     - merges: every customer a touched customer's history counts or counted for (the chain
       of merges of any landed version, to its end), and the customers merged into a customer
       whose row landed tonight (their merge may apply now);
@@ -43,6 +45,8 @@
 {%- set full = customer_status.is_full_build() %}
 {%- set walk_from = customer_status.merge_walk_id('merge_links.customer_id') %}
 {%- set walk_to = customer_status.merge_walk_id('merge_links.merged_into') %}
+{#- read as last built, before tonight's build replaces it (a ref would be a cycle) -#}
+{%- set reactivating_events = customer_status.built_relation('int_reactivating_events') %}
 -- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
 -- depends_on: {{ ref('int_run_parameters') }}
 
@@ -89,6 +93,24 @@ own_rows as (
         on engagement.tenant_id = engaging_tenants.tenant_id
     where engagement._load_id > (select load_id from watermark)
 ),
+
+{%- if reactivating_events is not none %}
+
+previous_key_owners as (
+    -- the customer whose reactivating event an engagement key staged tonight replaces, where
+    -- the key now names another customer
+    select
+        earlier.tenant_id,
+        earlier.customer_id
+    from {{ reactivating_events }} as earlier
+    inner join {{ engagement_source }} as engagement
+        on earlier.tenant_id = engagement.tenant_id
+            and earlier.event_id = engagement.event_id
+    where earlier.event_source = 'engagement'
+        and engagement._load_id > (select load_id from watermark)
+        and earlier.customer_id <> engagement.customer_id
+),
+{%- endif %}
 
 tenant_wide as (
     {%- for tenant_wide_source in tenant_wide_sources.values() %}
@@ -220,6 +242,13 @@ touched as (
         customer_id
     from merge_partners
     union
+    {%- if reactivating_events is not none %}
+    select
+        tenant_id,
+        customer_id
+    from previous_key_owners
+    union
+    {%- endif %}
     select
         tenant_id,
         customer_id
