@@ -45,8 +45,6 @@
 {%- set full = customer_status.is_full_build() %}
 {%- set walk_from = customer_status.merge_walk_id('merge_links.customer_id') %}
 {%- set walk_to = customer_status.merge_walk_id('merge_links.merged_into') %}
-{#- read as last built, before tonight's build replaces it (a ref would be a cycle) -#}
-{%- set reactivating_events = customer_status.built_relation('int_reactivating_events') %}
 -- the watermark is read once, by int_run_parameters (before the segments are rebuilt)
 -- depends_on: {{ ref('int_run_parameters') }}
 
@@ -67,6 +65,9 @@ final as (
 )
 
 {% else %}
+{#- read as last built, before tonight's build replaces it (a ref would be a cycle; the unit
+    tests set it to none) -#}
+{%- set reactivating_events = customer_status.built_relation('int_reactivating_events') %}
 
 watermark as (
     select last_built_load_id as load_id from {{ ref('int_run_parameters') }}
