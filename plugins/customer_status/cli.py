@@ -94,9 +94,11 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     from .pipeline import local
 
     local.configure_airflow(paths, quiet=not verbose)
+    from . import started_ahead
     from .pipeline import build
     from .pipeline.nightly import run_outcome
 
+    started_ahead.enable()  # the nights run in this process (pipeline.local)
     build.prepare_dbt()  # the first build's dbt imports itself while Airflow starts
 
     started = time.monotonic()

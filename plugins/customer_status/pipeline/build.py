@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import pipeline_db
+from .. import pipeline_db, started_ahead
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
@@ -271,57 +271,31 @@ def run_dbt_build(
     return plan
 
 
-# the dbt child started ahead by ``prepare_dbt`` (this process's, for its next build)
-_prepared: list[subprocess.Popen] = []
+# the dbt child started ahead (``started_ahead``): imports dbt, then waits for its command
+DBT_CHILD = [sys.executable, "-m", "customer_status.pipeline.dbt_child"]
 
 
 def prepare_dbt() -> None:
-    """Start the next build's dbt process now (``dbt_child``): it imports dbt while the night
-    ingests and checks, and waits for its command. Optional: a build in another process (a
-    separate Airflow task) starts its own dbt, as before; an unused child exits with this
-    process. A prepared child still waiting is kept (it holds nothing: the next build uses it)."""
-    if any(proc.poll() is None for proc in _prepared):
-        return
-    discard_prepared_dbt()
-    _prepared.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "customer_status.pipeline.dbt_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=_die_with_parent,
-        )
+    """Start the next build's dbt process now (``dbt_child``, where the night runs in this
+    process: ``started_ahead``): it imports dbt while the night ingests and checks, and waits
+    for its command. A prepared child still waiting is kept (it holds nothing: the next build
+    uses it)."""
+    started_ahead.start(
+        "dbt",
+        DBT_CHILD,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent,
     )
 
 
-def discard_prepared_dbt() -> None:
-    while _prepared:
-        _end(_prepared.pop())
-
-
-def _end(proc: subprocess.Popen) -> None:
-    proc.kill()
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe is not None:
-            pipe.close()
-
-
 def _dbt_process(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    """``cmd`` (``dbt_command``) running: in the prepared child when there is one still
+    """``cmd`` (``dbt_command``) running: in the child started ahead when there is one still
     waiting, else in a new ``dbt`` process (the same command line either way)."""
-    while _prepared:
-        proc = _prepared.pop()
-        if proc.poll() is not None or proc.stdin is None or proc.stdin.closed:
-            _end(proc)
-            continue
-        try:
-            proc.stdin.write(json.dumps({"args": cmd[1:], "env": env, "cwd": str(cwd)}) + "\n")
-            proc.stdin.close()
-        except OSError:  # it died meanwhile: start a new one
-            _end(proc)
-            continue
+    command = json.dumps({"args": cmd[1:], "env": env, "cwd": str(cwd)})
+    proc = started_ahead.take("dbt", DBT_CHILD, command)
+    if proc is not None:
         return proc
     return subprocess.Popen(
         cmd,
