@@ -78,6 +78,8 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if verbose:  # every line dbt prints, not only one per finished model or test
         logging.getLogger("customer_status.pipeline.build").setLevel(logging.DEBUG)
+        # and which step's child was started ahead (started_ahead)
+        logging.getLogger("customer_status.started_ahead").setLevel(logging.DEBUG)
 
 
 def _paths(args: argparse.Namespace) -> Paths:

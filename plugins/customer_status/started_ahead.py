@@ -15,8 +15,10 @@ started ahead would end with the task that started it: nothing is started ahead 
 
 from __future__ import annotations
 
+import logging
 import subprocess
 
+log = logging.getLogger(__name__)
 # per key: the command line of the child started ahead, and the child
 _children: dict[str, tuple[list[str], subprocess.Popen]] = {}
 _enabled: list[bool] = [False]
@@ -48,14 +50,18 @@ def take(key: str, argv: list[str], line: str) -> subprocess.Popen | None:
         return None
     command, proc = started
     if command != argv or proc.poll() is not None or proc.stdin is None:
+        why = "it was started for another command" if command != argv else "it died"
+        log.info("%s: a new process, not the one started ahead (%s)", key, why)
         end(proc)
         return None
     try:
         proc.stdin.write(line + "\n")
         proc.stdin.flush()
     except OSError:  # it died meanwhile
+        log.info("%s: a new process, not the one started ahead (it died)", key)
         end(proc)
         return None
+    log.debug("%s: the process started ahead takes over", key)
     return proc
 
 
