@@ -52,7 +52,7 @@ from pathlib import Path
 import duckdb
 
 from customer_status.ingest.loader import ensure_raw_schema
-from customer_status.pipeline.build import dbt_command, dbt_env
+from customer_status.pipeline.build import dbt_command, dbt_env, dbt_folder
 from customer_status.settings import resolve_paths
 
 AS_OF = "2026-11-01"
@@ -300,7 +300,7 @@ def run_dbt(paths, args: list[str], log_file: Path) -> dict:
             stderr=subprocess.STDOUT,
             text=True,
             env=dbt_env(paths),
-            cwd=paths.dbt_project,
+            cwd=dbt_folder(paths),
         )
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started

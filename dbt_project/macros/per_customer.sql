@@ -93,16 +93,23 @@
 {%- endmacro %}
 
 {#- The existing table of the status engine's last model, `int_customer_status_segments`
-    (its `built_through_load_id` is the watermark), or none. Looked up where dbt says the
-    model lives (the graph), not by a schema written here; it cannot be a ref: the segments
-    depend on the models that read it. At parse time (no graph yet): none. -#}
+    (its `built_through_load_id` is the watermark), or none. It cannot be a ref: the segments
+    depend on the models that read it. -#}
 {% macro status_engine_relation() -%}
+    {{ return(customer_status.built_relation('int_customer_status_segments')) }}
+{%- endmacro %}
+
+{#- The table a model of this project left in the database by its last build, or none (not
+    built yet). Looked up where dbt says the model lives (the graph), not by a schema written
+    here. For a model that reads what another model built before, where a ref would be a
+    cycle. At parse time (no graph yet): none. -#}
+{% macro built_relation(model_name) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set node = graph.nodes.values()
         | selectattr('resource_type', 'equalto', 'model')
-        | selectattr('name', 'equalto', 'int_customer_status_segments')
+        | selectattr('name', 'equalto', model_name)
         | first -%}
     {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}

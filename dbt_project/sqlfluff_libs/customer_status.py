@@ -64,6 +64,10 @@ def status_engine_relation():
     return "intermediate.int_customer_status_segments"
 
 
+def built_relation(model_name):
+    return f"intermediate.{model_name}"
+
+
 def status_values(kind):
     return "select status from rules.account_statuses"
 

@@ -78,6 +78,8 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if verbose:  # every line dbt prints, not only one per finished model or test
         logging.getLogger("customer_status.pipeline.build").setLevel(logging.DEBUG)
+        # and which step's child was started ahead (started_ahead)
+        logging.getLogger("customer_status.started_ahead").setLevel(logging.DEBUG)
 
 
 def _paths(args: argparse.Namespace) -> Paths:
@@ -94,9 +96,11 @@ def _run_nights(paths: Paths, dates: list[date], accept_swing: bool, verbose: bo
     from .pipeline import local
 
     local.configure_airflow(paths, quiet=not verbose)
+    from . import started_ahead
     from .pipeline import build
     from .pipeline.nightly import run_outcome
 
+    started_ahead.enable()  # the nights run in this process (pipeline.local)
     build.prepare_dbt()  # the first build's dbt imports itself while Airflow starts
 
     started = time.monotonic()

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from . import pipeline_db
-from .pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
+from .pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env, dbt_folder
 from .settings import Paths
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def build(paths: Paths, out: Path | None = None) -> DocsSites:
     with exclusive_run(paths):
         log.info("dbt docs generate --static (night of %s)", as_of)
         proc = subprocess.run(
-            cmd, env=env, cwd=paths.dbt_project, capture_output=True, text=True, check=False
+            cmd, env=env, cwd=dbt_folder(paths), capture_output=True, text=True, check=False
         )
     static = target / "static_index.html"
     if proc.returncode != 0 or not static.exists():

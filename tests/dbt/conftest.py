@@ -13,7 +13,7 @@ import pytest
 
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.pipeline import published
-from customer_status.pipeline.build import dbt_command, dbt_env
+from customer_status.pipeline.build import dbt_command, dbt_env, dbt_folder
 from customer_status.settings import Paths, resolve_paths
 
 VARS = json.dumps({"as_of_date": "2026-11-01"})
@@ -23,7 +23,7 @@ def _dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         dbt_command(paths, *args, "--vars", VARS),
         env=dbt_env(paths),
-        cwd=paths.dbt_project,
+        cwd=dbt_folder(paths),
         capture_output=True,
         text=True,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
-from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env
+from customer_status.pipeline.build import RUN_PARAMETER_ENV, dbt_command, dbt_env, dbt_folder
 from customer_status.settings import resolve_paths
 
 
@@ -18,7 +18,7 @@ def _parse(paths, night: str) -> str:
     proc = subprocess.run(
         dbt_command(paths, "parse", "--log-level-file", "debug"),
         env=env,
-        cwd=paths.dbt_project,
+        cwd=dbt_folder(paths),
         capture_output=True,
         text=True,
     )
@@ -33,4 +33,28 @@ def test_the_next_nights_parameters_parse_nothing(tmp_path):
     log = _parse(paths, "2026-11-02").split("Running with dbt")[-1]
     assert "Partial parsing enabled, no changes found, skipping parsing" in log, [
         line for line in log.splitlines() if "Partial parsing" in line
+    ][:20]
+
+
+def test_a_new_work_area_starts_from_the_parse_another_one_saved(tmp_path, monkeypatch):
+    """Each work area has its own dbt target folder; the first build of a new one (a first
+    night, every end-to-end test's work area) starts from the parse the last build anywhere
+    saved (``build.shared_parse``) instead of parsing the whole project (5-9 s): the profile's
+    DuckDB path is the same relative name everywhere (``dbt_env``, ``dbt_folder``)."""
+    from customer_status.pipeline import build
+
+    shared = tmp_path / "shared" / "duckdb-partial_parse.msgpack"
+    monkeypatch.setattr(build, "shared_parse", lambda paths, engine: shared)
+
+    def first_build(area: str) -> str:
+        paths = resolve_paths(tmp_path / area / "landing", tmp_path / area / "warehouse.duckdb")
+        env = {**dbt_env(paths), RUN_PARAMETER_ENV["as_of_date"]: "2026-11-01"}
+        build.run_dbt(paths, "2026-11-01", ["--select", "tag:no_model_has_this_tag"], env)
+        return (paths.dbt_target / "logs" / "dbt.log").read_text()
+
+    assert "Starting full parse" in first_build("one")
+    assert shared.exists()
+    log = first_build("two")
+    assert "Starting full parse" not in log and "Unable to do partial parsing" not in log, [
+        line for line in log.splitlines() if "pars" in line
     ][:20]

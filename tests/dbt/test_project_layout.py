@@ -63,7 +63,7 @@ def test_no_model_finds_a_relation_by_name(manifest):
     macros = manifest["macros"]
     users = [m for m in macros.values() if "adapter.get_relation" in m["macro_sql"]]
     assert [m["name"] for m in users if m["package_name"] == "customer_status"] == [
-        "status_engine_relation"
+        "built_relation"
     ]
 
 

@@ -7,7 +7,8 @@ events are at 18:00Z (10:00 local) unless said otherwise.
 
 Night 1 (as of 2026-03-25) lands customers ``r1``, ``r2``, ``r4`` (created 03-01), engagement
 of ``r1`` (03-05, ``re-2`` on 03-12), of ``r4`` (03-06; 03-18T03:00Z, which is 03-17 local)
-and of ``r3`` (03-04), who has not landed yet; ``r2`` is deactivated on 03-03.
+and of ``r3`` (03-04), who has not landed yet; ``r2`` is deactivated on 03-03. ``r5`` and
+``r6`` (created 03-01) engage on 03-04, ``r5`` again on 03-16 (``re-10``).
 
 Night 2 (as of 2026-03-31, incremental) lands:
 
@@ -15,7 +16,9 @@ Night 2 (as of 2026-03-31, incremental) lands:
   must go), and ``r1``'s ``re-6`` on 03-24: ``r1``'s engagement arrives over two nights;
 - ``r2``'s visit on 03-09: it lifts the deactivation;
 - customer ``r3`` (its night-1 engagement counts now) and its visit on 03-15;
-- a new version of ``r4`` (a changed email): its night-1 engagement must stay.
+- a new version of ``r4`` (a changed email): its night-1 engagement must stay;
+- ``re-10`` again, now naming ``r6``: it is no longer ``r5``'s, whose sunset from 03-10 must
+  then last (``r5`` has no row of its own tonight).
 
 The fresh rebuild over all files (one night, as of 03-31) must publish the same rows.
 """
@@ -56,6 +59,9 @@ def test_the_rebuild_counts_each_engagement_from_its_own_day(two_nights):
         "r3": [("2026-03-10", "2026-03-15"), ("2026-03-21", None)],
         # 03-06 -> 03-12 until 03-17 local (03-18T03:00Z), -> 03-23
         "r4": [("2026-03-12", "2026-03-17"), ("2026-03-23", None)],
+        # re-10 of 03-16 is r6's now, not r5's
+        "r5": [("2026-03-10", None)],
+        "r6": [("2026-03-10", "2026-03-16"), ("2026-03-22", None)],
     }
 
 
@@ -87,7 +93,7 @@ def test_the_incremental_night_publishes_what_a_rebuild_publishes(two_nights):
 def test_each_engagement_key_is_one_reactivating_event(two_nights):
     """The engagement rows of the status engine (read here after the in-place rebuild, the
     last step of the fixture): r1's re-2 once, in its later version; r3's visit of 03-04;
-    r4's 03-18T03:00Z on its local day."""
+    r4's 03-18T03:00Z on its local day; re-10 as r6's only."""
     rows = two_nights.zone.work(
         "select customer_id, event_id, event_date::varchar from "
         "intermediate.int_reactivating_events where tenant_id = 'react' "
@@ -102,4 +108,7 @@ def test_each_engagement_key_is_one_reactivating_event(two_nights):
         ("r3", "re-8", "2026-03-15"),
         ("r4", "re-4", "2026-03-06"),
         ("r4", "re-5", "2026-03-17"),
+        ("r5", "re-9", "2026-03-04"),
+        ("r6", "re-10", "2026-03-16"),
+        ("r6", "re-11", "2026-03-04"),
     ]

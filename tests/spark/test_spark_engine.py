@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from customer_status.pipeline.build import dbt_command, dbt_env
+from customer_status.pipeline.build import dbt_command, dbt_env, dbt_folder
 from customer_status.settings import resolve_paths
 from customer_status.spark import cluster
 
@@ -365,7 +365,7 @@ def test_dbt_unit_tests_pass_on_spark(second_night, spark_cluster):
         )
         + ["--vars", json.dumps({"as_of_date": "2026-11-01"})],
         env=env,
-        cwd=paths.dbt_project,
+        cwd=dbt_folder(paths),
         capture_output=True,
         text=True,
         timeout=1800,

@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
+from customer_status import started_ahead
 from customer_status.checks import gx_imports
 from customer_status.ingest.loader import ensure_raw_schema
 from customer_status.ingest.sources import SOURCES
@@ -56,12 +57,18 @@ def test_gx_sql_path_on_duckdb_still_needs_and_accepts_the_patch():
     assert engine._dialect_requires_persisted_connection(connection_string="duckdb:///x.duckdb")
 
 
-def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch):
+@pytest.mark.parametrize("ahead", [False, True], ids=["started-cold", "started-ahead"])
+def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch, ahead):
+    """The same report whether the child starts when the step asks (a real Airflow task) or
+    was started ahead while the ingest still held the file (``prepare``: a night run
+    in-process)."""
     monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.delenv("CUSTOMER_STATUS_WORK_DIR", raising=False)
     ctx = RunContext("run-1", datetime(2026, 11, 1).date(), datetime(2026, 11, 2, 6, 0))
     ctx.paths.work_dir.mkdir(parents=True)
+    monkeypatch.setattr(started_ahead, "_enabled", [ahead])
     with duckdb.connect(str(ctx.paths.work_db)) as con:
+        gx_imports.prepare("run-1", ctx.started_at)  # as the ingest does, file held open
         ensure_raw_schema(con)
         runs.begin(con, ctx)
         con.execute(
@@ -88,8 +95,12 @@ def test_gx_catches_rows_that_slipped_past_ingestion(tmp_path, monkeypatch):
                    ('t1', 'c3', 'cy@example.com', '2026-10-01', 'customers/x.csv', 4, 2),
                    ('t1', 'c3', 'cy@example.com', '2026-10-01', 'customers/x.csv', 5, 2)
         """)
+    prepared = started_ahead.waiting("import checks")
+    assert (prepared is not None) == ahead
     # as the validate_imports step runs it: a child process (its DuckDB handle dies with it)
     report = gx_imports.validate_in_child("run-1", ctx.started_at)
+    if ahead:  # that child ran the checks
+        assert prepared.returncode == 0 and started_ahead.waiting("import checks") is None
     failed = {
         (e["source"], e["rule"]): e["unexpected_count"]
         for e in report["results"]

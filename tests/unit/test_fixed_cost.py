@@ -113,8 +113,10 @@ def dbt_runs(tmp_path, monkeypatch):
     real ``dbt`` entry point, run either way; returns (paths, lines logged)."""
     import logging
 
+    from customer_status import started_ahead
     from customer_status.pipeline import build
 
+    monkeypatch.setattr(started_ahead, "_enabled", [True])  # as in a night run in-process
     lines: list[str] = []
 
     class Keep(logging.Handler):
@@ -130,7 +132,7 @@ def dbt_runs(tmp_path, monkeypatch):
     paths.work_dir.mkdir()
     yield build, paths, lines
     build.log.removeHandler(handler)
-    build.discard_prepared_dbt()
+    started_ahead.discard("dbt")
 
 
 def test_a_prepared_dbt_runs_the_build_s_command_in_its_environment(dbt_runs):
@@ -138,10 +140,10 @@ def test_a_prepared_dbt_runs_the_build_s_command_in_its_environment(dbt_runs):
     hands it its command line, environment and folder, and it runs the ``dbt`` command."""
     build, paths, lines = dbt_runs
     build.prepare_dbt()
-    [child] = build._prepared
+    child = _waiting()
     env = {**build.dbt_env(paths), "DBT_LOG_FORMAT": "json", "CUSTOMER_STATUS_PROBE": "x"}
     build.run_dbt(paths, "2026-03-31", ["--version"], env)
-    assert child.returncode == 0 and build._prepared == []
+    assert child.returncode == 0 and _waiting() is None
     said = "\n".join(lines)
     assert "installed" in said.lower() and "duckdb" in said, said  # dbt --version's answer
     # run again: nothing prepared, a new dbt process as before, the same answer
@@ -166,13 +168,13 @@ def test_a_failing_command_fails_the_build_the_same_way_prepared_or_not(dbt_runs
 def test_a_prepared_dbt_that_died_is_replaced_and_an_unused_one_does_nothing(dbt_runs):
     build, paths, lines = dbt_runs
     build.prepare_dbt()
-    [first] = build._prepared
+    first = _waiting()
     first.kill()
     first.wait()
     build.run_dbt(paths, "2026-03-31", ["--version"], build.dbt_env(paths))  # a new dbt
     assert "installed" in "\n".join(lines).lower()
     build.prepare_dbt()
-    [unused] = build._prepared
+    unused = _waiting()
     unused.stdin.close()  # the parent goes without a build: it exits at once, cleanly
     assert unused.wait(timeout=60) == 0
     assert unused.stdout.read() == ""  # no leak notes either (it ends without finalizing)
@@ -183,8 +185,28 @@ def test_a_waiting_prepared_dbt_is_kept_for_the_next_build(dbt_runs):
     asks again: one child waits, and a build uses it."""
     build, paths, lines = dbt_runs
     build.prepare_dbt()
-    [first] = build._prepared
+    first = _waiting()
     build.prepare_dbt()
-    assert build._prepared == [first] and first.poll() is None
+    assert _waiting() is first and first.poll() is None
     build.run_dbt(paths, "2026-03-31", ["--version"], build.dbt_env(paths))
-    assert first.returncode == 0 and build._prepared == []
+    assert first.returncode == 0 and _waiting() is None
+
+
+def test_nothing_is_started_ahead_where_each_step_is_its_own_process(dbt_runs, monkeypatch):
+    """A real Airflow deployment runs each task in its own process: a child started ahead
+    would end with the ingest task, unused. There ``prepare_dbt`` starts nothing, and the
+    build runs its own dbt as before."""
+    from customer_status import started_ahead
+
+    build, paths, lines = dbt_runs
+    monkeypatch.setattr(started_ahead, "_enabled", [False])
+    build.prepare_dbt()
+    assert _waiting() is None
+    build.run_dbt(paths, "2026-03-31", ["--version"], build.dbt_env(paths))
+    assert "installed" in "\n".join(lines).lower()
+
+
+def _waiting():
+    from customer_status import started_ahead
+
+    return started_ahead.waiting("dbt")

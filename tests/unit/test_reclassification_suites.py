@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from reclassification_harness import Candidates
 
+from customer_status import started_ahead
 from customer_status.checks import dbt_relations, gx_reclassification, gx_runtime
 from customer_status.checks.dbt_relations import Relations, UnknownRelation
 
@@ -228,14 +229,15 @@ def test_a_prepared_audit_waits_while_the_file_is_written_then_runs(tmp_path, mo
     manifest.write_text(json.dumps({"nodes": nodes}))
     monkeypatch.setenv("CUSTOMER_STATUS_WORK_DIR", str(db.paths.work_dir))
     monkeypatch.setenv("CUSTOMER_STATUS_WAREHOUSE", str(db.paths.warehouse))
+    monkeypatch.setattr(started_ahead, "_enabled", [True])  # as in a night run in-process
     writer = duckdb.connect(str(db.paths.work_db))  # as dbt holds it during the build
     gx_reclassification.prepare("run-9")
     time.sleep(4)  # long enough for the child to be waiting, its import done
-    proc = gx_reclassification._prepared["run-9"]
-    assert proc.poll() is None, "the prepared child did not wait"
+    proc = started_ahead.waiting("audit")
+    assert proc is not None, "the prepared child did not wait"
     writer.close()
     report = gx_reclassification.validate_in_child("run-9")
-    assert proc.returncode == 0 and "run-9" not in gx_reclassification._prepared
+    assert proc.returncode == 0 and started_ahead.waiting("audit") is None
     results = {
         r.check: r
         for r in gx_reclassification.check_results(report)

@@ -20,7 +20,6 @@ the ``audit`` step.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from .dbt_relations import Relations
 from .gx_runtime import (
     SAMPLE,
     SUITES,
-    child_report,
     cluster_datasource,
     exception_message,
     expectation,
@@ -38,8 +36,9 @@ from .gx_runtime import (
     isolate_failures,
     print_report,
     read_suite,
+    run_child,
     short_error,
-    start_child,
+    start_ahead,
     update_data_docs,
     wait_for_go,
     work_datasource,
@@ -234,29 +233,17 @@ def _swing_results(e: dict, accept_swing: bool) -> list[CheckResult]:
     return results
 
 
-# children started ahead of the audit by ``prepare`` (per run id), in this process
-_prepared: dict[str, subprocess.Popen] = {}
-
-
 def prepare(run_id: str) -> None:
     """Start the audit's child now, so it imports Great Expectations (about 3 s) while dbt
-    builds; it touches nothing until ``validate_in_child`` lets it go. Optional: an audit
-    in another process (a separate Airflow task) starts its own, and a prepared child
-    exits when this process does."""
-    for stale in _prepared.values():  # an earlier night of this process that did not audit
-        stale.kill()
-        stale.communicate()
-    _prepared.clear()
-    _prepared[run_id] = start_child(__name__, ["--run-id", run_id], wait=True)
+    builds; it touches nothing until ``validate_in_child`` lets it go (``gx_runtime``:
+    only where the night runs in this process)."""
+    start_ahead("audit", __name__, ["--run-id", run_id])
 
 
 def validate_in_child(run_id: str) -> dict:
     """Run ``validate`` in a child process (see ``gx_runtime``), the prepared one if it is
     still there, and return its report."""
-    proc = _prepared.pop(run_id, None)
-    if proc is None or proc.poll() is not None:
-        proc = start_child(__name__, ["--run-id", run_id])
-    return child_report(proc)
+    return run_child("audit", __name__, ["--run-id", run_id])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .. import started_ahead
 from ..settings import PROJECT_ROOT, Paths, duckdb_memory_limit
 
 SUITES = Path(os.environ.get("CUSTOMER_STATUS_EXPECTATIONS") or PROJECT_ROOT / "expectations")
@@ -230,23 +231,35 @@ def loads(text: str) -> dict:
 # --- the child process ---------------------------------------------------------------
 
 
+def _child_command(module: str, args: list[str], wait: bool) -> list[str]:
+    return [sys.executable, "-m", module, *args, *(["--wait"] if wait else [])]
+
+
+_CHILD_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+
+
 def start_child(module: str, args: list[str], wait: bool = False) -> subprocess.Popen:
     """Start ``python -m module args``. ``wait``: the child imports GX (about 3 s) and then
     waits for ``go`` on its stdin before it opens anything, so it can be started while
     another process still writes the working file; it exits quietly if the parent goes."""
     return subprocess.Popen(
-        [sys.executable, "-m", module, *args, *(["--wait"] if wait else [])],
+        _child_command(module, args, wait),
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
         env=os.environ.copy(),
+        **_CHILD_PIPES,
     )
 
 
+def start_ahead(step: str, module: str, args: list[str]) -> None:
+    """Start ``step``'s child (``python -m module args``) now, waiting for ``go``, where the
+    night runs in this process (``customer_status.started_ahead``); ``run_child`` with the
+    same arguments then uses it."""
+    started_ahead.start(step, _child_command(module, args, wait=True), env=os.environ.copy(), **_CHILD_PIPES)
+
+
 def child_report(proc: subprocess.Popen) -> dict:
-    """Let a started child run (``go``) and return the report it printed last."""
-    stdout, stderr = proc.communicate("go\n")
+    """Let a started child run to its end and return the report it printed last."""
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
         # DuckDB's bindings print reference-leak notes at interpreter exit: skip them
         lines = [ln for ln in stderr.splitlines() if "leaked" not in ln and "nanobind" not in ln]
@@ -254,9 +267,11 @@ def child_report(proc: subprocess.Popen) -> dict:
     return loads(stdout.strip().splitlines()[-1])
 
 
-def run_child(module: str, args: list[str]) -> dict:
-    """Run ``python -m module args`` and return the report it printed last."""
-    return child_report(start_child(module, args))
+def run_child(step: str, module: str, args: list[str]) -> dict:
+    """Run ``python -m module args`` (the child ``start_ahead`` started for ``step``, if it is
+    still waiting) and return the report it printed last."""
+    proc = started_ahead.take(step, _child_command(module, args, wait=True), "go")
+    return child_report(proc or start_child(module, args))
 
 
 def wait_for_go() -> bool:

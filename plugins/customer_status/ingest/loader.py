@@ -37,6 +37,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -144,8 +145,14 @@ class LoadContext:
     started_at: datetime  # wall clock (UTC, naive) at the run's start
 
 
-def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[FileResult]:
-    """Load every file of the landing zone that the ledger has not seen; return what happened."""
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    on_first_load: Callable[[], None] | None = None,
+) -> list[FileResult]:
+    """Load every file of the landing zone that the ledger has not seen; return what happened.
+    ``on_first_load``: called once, after the first file that loaded rows (the night's
+    checks of those rows can get ready meanwhile)."""
     con.execute("set TimeZone = 'UTC'")
     ensure_raw_schema(con)
     hashes = HashMemo(con)
@@ -153,6 +160,9 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[Fil
     for source, path in discover(ctx.landing):
         started = time.monotonic()
         result = load_file(con, ctx, source, path, hashes)
+        if result.rows_loaded and on_first_load is not None:
+            on_first_load()
+            on_first_load = None
         if result.outcome != "skipped":
             log.info(
                 "%-28s %-50s %9d rows, %d loaded, %d rejected (%.1fs)%s",

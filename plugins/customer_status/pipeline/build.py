@@ -22,12 +22,14 @@ progress.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import pipeline_db
+from .. import pipeline_db, started_ahead
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,61 @@ def dbt_command(paths: Paths, *args: str) -> list[str]:
 
 
 def dbt_env(paths: Paths) -> dict[str, str]:
+    """dbt's environment. The profile's DuckDB path is the work file's name, relative to the
+    folder dbt runs in (``dbt_folder``): the same in every work area, so that dbt's saved
+    parse of the project serves every work area (``_reuse_parse``; dbt parses again when a
+    profile value changes)."""
     return {
         **os.environ,
-        "CUSTOMER_STATUS_WORK_DB": str(paths.work_db),
+        "CUSTOMER_STATUS_WORK_DB": paths.work_db.name,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
     }
+
+
+def dbt_folder(paths: Paths) -> Path:
+    """The folder every dbt command runs in: the work area, where the work file is (made if
+    it is missing)."""
+    paths.work_db.parent.mkdir(parents=True, exist_ok=True)
+    return paths.work_db.parent
+
+
+# dbt's saved parse of the project (``partial_parse.msgpack`` in its target folder)
+SAVED_PARSE = "partial_parse.msgpack"
+
+
+def shared_parse(paths: Paths, engine: str) -> Path:
+    """The last saved parse of the project by any work area, per engine (its profile target),
+    in the project's own (git-ignored) ``target`` folder."""
+    return paths.dbt_project / "target" / f"{engine}-{SAVED_PARSE}"
+
+
+def _reuse_parse(paths: Paths, engine: str) -> None:
+    """Before a build: a work area without a saved parse of its own (its first night) starts
+    from the shared one, so dbt parses only the files that differ (it checks each file's
+    hash, dbt's version, the profile and the variables, and parses whole when they differ).
+    A full parse of the project takes 5-9 s."""
+    own = paths.dbt_target / "target" / SAVED_PARSE
+    shared = shared_parse(paths, engine)
+    if own.exists() or not shared.exists():
+        return
+    own.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        shutil.copyfile(shared, own)
+
+
+def _share_parse(paths: Paths, engine: str) -> None:
+    """After a build: its saved parse becomes the shared one (replaced whole; a project
+    folder that cannot be written keeps none)."""
+    own = paths.dbt_target / "target" / SAVED_PARSE
+    shared = shared_parse(paths, engine)
+    if not own.exists():
+        return
+    with contextlib.suppress(OSError):
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        partial = shared.with_name(f".{shared.name}.{os.getpid()}")
+        shutil.copyfile(own, partial)
+        os.replace(partial, shared)
 
 
 FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
@@ -271,57 +322,31 @@ def run_dbt_build(
     return plan
 
 
-# the dbt child started ahead by ``prepare_dbt`` (this process's, for its next build)
-_prepared: list[subprocess.Popen] = []
+# the dbt child started ahead (``started_ahead``): imports dbt, then waits for its command
+DBT_CHILD = [sys.executable, "-m", "customer_status.pipeline.dbt_child"]
 
 
 def prepare_dbt() -> None:
-    """Start the next build's dbt process now (``dbt_child``): it imports dbt while the night
-    ingests and checks, and waits for its command. Optional: a build in another process (a
-    separate Airflow task) starts its own dbt, as before; an unused child exits with this
-    process. A prepared child still waiting is kept (it holds nothing: the next build uses it)."""
-    if any(proc.poll() is None for proc in _prepared):
-        return
-    discard_prepared_dbt()
-    _prepared.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "customer_status.pipeline.dbt_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=_die_with_parent,
-        )
+    """Start the next build's dbt process now (``dbt_child``, where the night runs in this
+    process: ``started_ahead``): it imports dbt while the night ingests and checks, and waits
+    for its command. A prepared child still waiting is kept (it holds nothing: the next build
+    uses it)."""
+    started_ahead.start(
+        "dbt",
+        DBT_CHILD,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent,
     )
 
 
-def discard_prepared_dbt() -> None:
-    while _prepared:
-        _end(_prepared.pop())
-
-
-def _end(proc: subprocess.Popen) -> None:
-    proc.kill()
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe is not None:
-            pipe.close()
-
-
 def _dbt_process(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    """``cmd`` (``dbt_command``) running: in the prepared child when there is one still
+    """``cmd`` (``dbt_command``) running: in the child started ahead when there is one still
     waiting, else in a new ``dbt`` process (the same command line either way)."""
-    while _prepared:
-        proc = _prepared.pop()
-        if proc.poll() is not None or proc.stdin is None or proc.stdin.closed:
-            _end(proc)
-            continue
-        try:
-            proc.stdin.write(json.dumps({"args": cmd[1:], "env": env, "cwd": str(cwd)}) + "\n")
-            proc.stdin.close()
-        except OSError:  # it died meanwhile: start a new one
-            _end(proc)
-            continue
+    command = json.dumps({"args": cmd[1:], "env": env, "cwd": str(cwd)})
+    proc = started_ahead.take("dbt", DBT_CHILD, command)
+    if proc is not None:
         return proc
     return subprocess.Popen(
         cmd,
@@ -334,11 +359,14 @@ def _dbt_process(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.P
     )
 
 
-def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str]) -> None:
+def run_dbt(
+    paths: Paths, as_of_date: str, args: list[str], env: dict[str, str], engine: str = "duckdb"
+) -> None:
     """``dbt build`` with ``args`` in a child process (the one ``prepare_dbt`` started, if
-    any), its output streamed to the log."""
+    any), its output streamed to the log. ``engine``: the profile's target ``args`` name."""
     cmd = dbt_command(paths, "build", *args)
-    with _dbt_process(cmd, env, paths.dbt_project) as proc:
+    _reuse_parse(paths, engine)
+    with _dbt_process(cmd, env, dbt_folder(paths)) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             # one line per finished model/test (progress on long builds); the rest at DEBUG
@@ -346,6 +374,7 @@ def run_dbt(paths: Paths, as_of_date: str, args: list[str], env: dict[str, str])
             log.log(level, "dbt | %s", line.rstrip())
     if proc.returncode != 0:
         raise BuildFailed(_failures(paths) or f"dbt build exited with {proc.returncode}")
+    _share_parse(paths, engine)
 
 
 def _die_with_parent() -> None:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from .. import pipeline_db
+from .. import pipeline_db, started_ahead
 from ..settings import Paths
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ def run_dates(
         raise ValueError(
             f"as-of date {too_early[0]} is before {EARLIEST_AS_OF}: no run computes it"
         )
+    started_ahead.enable()  # every task runs in this process: children can start ahead
     with exclusive_run(paths):
         _migrate_if_needed(paths)
         dag = load_dag(paths)

@@ -92,7 +92,10 @@ def ingest(ctx: RunContext) -> dict:
         runs.begin(con, ctx)
     with step(ctx, "ingest"), work_db(paths) as con:
         results = ingest_landing(
-            con, LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at)
+            con,
+            LoadContext(paths.landing, ctx.run_id, ctx.as_of_date, ctx.started_at),
+            # the import checks' GX imports itself while the other files load
+            on_first_load=lambda: gx_imports.prepare(ctx.run_id, ctx.started_at),
         )
         # rules §12: erased customers' data leaves raw (and earlier artefacts) before
         # anything reads tonight's rows

@@ -296,7 +296,7 @@ def run_build(paths: Paths, as_of_date: str, env: dict[str, str], dbt_args: list
         "CUSTOMER_STATUS_SPARK_CTE_LEVELS": str(levels),
         "CUSTOMER_STATUS_SPARK_CTE_ROWS": str(rows),
     }
-    build.run_dbt(paths, as_of_date, [*dbt_args, "--target", "spark"], env)
+    build.run_dbt(paths, as_of_date, [*dbt_args, "--target", "spark"], env, engine="spark")
     started = time.monotonic()
     built = export_built(address, out)
     with pipeline_db.connect(paths.work_db) as con:

@@ -8,7 +8,9 @@
       engagement changes no status);
     - the customer an earlier version of such a row named, when tonight's version of the
       same key (an order, a subscription event, a status action) names another one: the
-      record moved, so the earlier customer lost it;
+      record moved, so the earlier customer lost it; likewise the customer an engagement
+      key sent again tonight named before (its reactivating event goes:
+      `int_reactivating_events` keeps them by key);
     - merges: every customer a touched customer's history counts or counted for (the chain
       of merges of any landed version, to its end), and the customers merged into a customer
       whose row landed tonight (their merge may apply now);
@@ -75,6 +77,9 @@ final as (
 )
 
 {% else %}
+{#- read as last built, before tonight's build replaces it (a ref would be a cycle; the unit
+    tests set it to none) -#}
+{%- set reactivating_events = customer_status.built_relation('int_reactivating_events') %}
 
 watermark as (
     select last_built_load_id as load_id from {{ ref('int_run_parameters') }}
@@ -105,6 +110,30 @@ moved_from as (
     {%- endfor %}
 ),
 
+{%- if reactivating_events is not none %}
+
+previous_key_owners as (
+    -- the customer whose reactivating event an engagement key staged tonight replaces, where
+    -- the key now names another customer
+    select
+        earlier.tenant_id,
+        earlier.customer_id
+    from {{ reactivating_events }} as earlier
+    inner join (
+        select
+            tenant_id,
+            event_id,
+            customer_id
+        from {{ engagement_source }}
+        where _load_id > (select load_id from watermark)
+    ) as tonight
+        on earlier.tenant_id = tonight.tenant_id
+            and earlier.event_id = tonight.event_id
+    where earlier.event_source = 'engagement'
+        and earlier.customer_id <> tonight.customer_id
+),
+{%- endif %}
+
 own_rows as (
     {%- for own_rows_source in own_row_sources.values() %}
     select
@@ -130,7 +159,15 @@ own_rows as (
         tenant_id,
         customer_id
     from moved_from
+    {%- if reactivating_events is not none %}
+    union
+    select
+        tenant_id,
+        customer_id
+    from previous_key_owners
+    {%- endif %}
 ),
+
 
 tenant_wide as (
     {%- for tenant_wide_source in tenant_wide_sources.values() %}
