@@ -5,9 +5,12 @@
 
     `only_repeated_keys`: for a big table whose keys seldom repeat (engagement events): only
     the rows of keys that occur more than once go through the window; the others are their
-    key's only version and pass as they are. A group-by of the keys is much cheaper than a
-    window that partitions and sorts every row with all its columns. The key columns must be
-    required ones (never NULL), as landing keys are. -#}
+    key's only version and pass as they are. Which keys repeat is found by grouping a 64-bit
+    hash of the key (`key_hash`), much cheaper than grouping the key's text columns, and far
+    cheaper than a window that partitions and sorts every row with all its columns; a repeated
+    hash (a repeated key, or the rare collision of two keys) sends its rows through the window,
+    which partitions by the key itself. The key columns must be required ones (never NULL), as
+    landing keys are. -#}
 {% macro latest_version(relation, key_columns, version_column=none, only_repeated_keys=false) %}
     {%- if not only_repeated_keys %}
     select * from (
@@ -24,34 +27,39 @@
     ) as versions
     where _version_rank = 1
     {%- else %}
-    {%- set repeated -%}
-        select {{ key_columns | join(', ') }}
+    {%- set repeated_hashes -%}
+        select {{ customer_status.key_hash(key_columns) }} as _key_hash
         from {{ relation }}
-        group by {{ key_columns | join(', ') }}
+        group by {{ customer_status.key_hash(key_columns) }}
         having count(*) > 1
     {%- endset %}
     select single_rows.*, 1 as _version_rank
     from {{ relation }} as single_rows
-    left join ({{ repeated }}) as repeated_keys
-        on {% for key in key_columns %}single_rows.{{ key }} = repeated_keys.{{ key }}{% if not loop.last %}
-            and {% endif %}{% endfor %}
-    where repeated_keys.{{ key_columns[0] }} is null
+    left join ({{ repeated_hashes }}) as repeated_keys
+        on {{ customer_status.key_hash(prefixed('single_rows', key_columns)) }} = repeated_keys._key_hash
+    where repeated_keys._key_hash is null
     union all
     select * from (
         select
             repeated_rows.*,
             row_number() over (
-                partition by {% for key in key_columns %}repeated_rows.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}
+                partition by {{ prefixed('repeated_rows', key_columns) | join(', ') }}
                 order by
                     {% if version_column %}repeated_rows.{{ version_column }} desc nulls last,{% endif %}
                     repeated_rows._load_id desc,
                     repeated_rows._row_number desc
             ) as _version_rank
         from {{ relation }} as repeated_rows
-        inner join ({{ repeated }}) as repeated_keys
-            on {% for key in key_columns %}repeated_rows.{{ key }} = repeated_keys.{{ key }}{% if not loop.last %}
-                and {% endif %}{% endfor %}
+        inner join ({{ repeated_hashes }}) as repeated_keys
+            on {{ customer_status.key_hash(prefixed('repeated_rows', key_columns)) }} = repeated_keys._key_hash
     ) as versions
     where _version_rank = 1
     {%- endif %}
 {% endmacro %}
+
+{#- `columns`, each prefixed with `alias.` -#}
+{% macro prefixed(alias, columns) %}
+    {%- set named = [] %}
+    {%- for column in columns %}{% do named.append(alias ~ '.' ~ column) %}{% endfor %}
+    {{- return(named) }}
+{%- endmacro %}

@@ -14,7 +14,7 @@
 The performance checks run the models' compiled selects (the night is a full build) under
 DuckDB's profiler against the night's work file, and assert on what the plan did: the
 engagement dedupe windows only the rows of keys that repeat (rules §1: the later arrival of a
-key wins), and the status engine's pivot over every fact piece aggregates no text (the strings
+key wins) and finds them by grouping a hash of the key, and the status engine's pivot over every fact piece aggregates no text (the strings
 are attached once per segment afterwards).
 """
 
@@ -85,6 +85,24 @@ def test_the_engagement_dedupe_windows_only_the_keys_that_repeat(real_inputs, tm
     operators = _profile(zone, _compiled(zone, "stg_landing__engagement_events"), tmp_path)
     windowed = sum(op["intermediate_rows"] for op in operators if op["type"] == "WINDOW")
     assert windowed == repeating, f"{windowed} of {rows} rows went through a window"
+
+
+def test_the_engagement_dedupe_groups_a_hash_of_every_key_not_its_text(real_inputs, tmp_path):
+    """Which keys repeat is found by grouping a 64-bit hash of each row's key: the only
+    aggregates that read every landed row group that one integer."""
+    zone, _ = real_inputs
+    (rows,) = zone.work("select count(*) from raw.engagement_events")[0]
+    operators = _profile(zone, _compiled(zone, "stg_landing__engagement_events"), tmp_path)
+    over_every_row = [
+        op for op in operators
+        if op["type"] == "HASH_GROUP_BY"
+        and sum(c["intermediate_rows"] for c in op["children"]) == rows
+    ]
+    assert over_every_row, [op["type"] for op in operators]
+    for op in over_every_row:
+        assert op["extra_info"]["Groups"] == "#0", op["extra_info"]
+        inputs = [c["extra_info"].get("Projections") for c in op["children"]]
+        assert inputs == ["hash(tenant_id, event_id)"], inputs
 
 
 def test_the_status_engine_pivots_no_text_over_every_fact_piece(real_inputs, tmp_path):

@@ -7,6 +7,16 @@
 {% macro default__minus_one_microsecond(ts) %}{{ dbt.dateadd('microsecond', -1, ts) }}{% endmacro %}
 {% macro spark__minus_one_microsecond(ts) %}({{ ts }} - interval 1 microsecond){% endmacro %}
 
+{#- A 64-bit hash of `columns` (a list of SQL expressions): rows that share a key share its
+    hash, so a hash that occurs once is a key that occurs once. Grouping 64-bit integers is much
+    cheaper than grouping several text columns; keys whose hash repeats (repeated keys, and the
+    rare collision) are then compared exactly. DuckDB's hash() and Spark's xxhash64() take
+    several arguments; elsewhere, dbt's md5 of the columns concatenated. -#}
+{% macro key_hash(columns) %}{{ return(adapter.dispatch('key_hash', 'customer_status')(columns)) }}{% endmacro %}
+{% macro default__key_hash(columns) %}{{ dbt.hash(dbt.concat(columns)) }}{% endmacro %}
+{% macro duckdb__key_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
+{% macro spark__key_hash(columns) %}xxhash64({{ columns | join(', ') }}){% endmacro %}
+
 {#- The incremental strategy of a model that replaces earlier versions of its unique key with
     the rows staged tonight. Spark on plain Parquet tables has no DELETE (nor MERGE without
     Delta): there the model overwrites its whole table (`insert_overwrite` of an unpartitioned
