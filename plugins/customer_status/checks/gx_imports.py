@@ -8,7 +8,6 @@ Data Docs path.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from datetime import datetime, timedelta
@@ -23,17 +22,17 @@ from ..settings import resolve_paths
 from .gx_runtime import (
     SUITE_TYPE,
     SUITES,
+    child_parser,
     exception_message,
     expectation,
     file_context,
     import_gx,
     patch_gx_for_duckdb,
-    print_report,
     read_suite,
     run_child,
+    serve,
     start_ahead,
     update_data_docs,
-    wait_for_go,
     work_datasource,
 )
 from .results import CheckResult
@@ -204,15 +203,11 @@ def check_results(report: dict) -> list[CheckResult]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = child_parser(__doc__)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--started-at", required=True, type=datetime.fromisoformat)
-    parser.add_argument("--wait", action="store_true", help="import GX, then wait for 'go'")
     args = parser.parse_args(argv)
-    if args.wait and not wait_for_go():
-        return 0
-    print_report(lambda: validate(args.run_id, args.started_at))
-    return 0
+    return serve(args.wait, lambda: validate(args.run_id, args.started_at))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ the ``audit`` step.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,19 +27,19 @@ from .dbt_relations import Relations
 from .gx_runtime import (
     SAMPLE,
     SUITES,
+    child_parser,
     cluster_datasource,
     exception_message,
     expectation,
     file_context,
     import_gx,
     isolate_failures,
-    print_report,
     read_suite,
     run_child,
+    serve,
     short_error,
     start_ahead,
     update_data_docs,
-    wait_for_go,
     work_datasource,
 )
 from .results import CheckResult
@@ -247,14 +246,10 @@ def validate_in_child(run_id: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = child_parser(__doc__)
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--wait", action="store_true", help="import GX, then wait for 'go'")
     args = parser.parse_args(argv)
-    if args.wait and not wait_for_go():
-        return 0
-    print_report(lambda: validate(resolve_paths(), args.run_id))
-    return 0
+    return serve(args.wait, lambda: validate(resolve_paths(), args.run_id))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ timestamps, decimals) travel tagged, so sample rows read the same on both sides.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -254,7 +255,9 @@ def start_ahead(step: str, module: str, args: list[str]) -> None:
     """Start ``step``'s child (``python -m module args``) now, waiting for ``go``, where the
     night runs in this process (``customer_status.started_ahead``); ``run_child`` with the
     same arguments then uses it."""
-    started_ahead.start(step, _child_command(module, args, wait=True), env=os.environ.copy(), **_CHILD_PIPES)
+    started_ahead.start(
+        step, _child_command(module, args, wait=True), env=os.environ.copy(), **_CHILD_PIPES
+    )
 
 
 def child_report(proc: subprocess.Popen) -> dict:
@@ -279,6 +282,23 @@ def wait_for_go() -> bool:
     ``go`` (True) or is gone (False)."""
     import_gx()
     return sys.stdin.readline().strip() == "go"
+
+
+def child_parser(description: str | None) -> argparse.ArgumentParser:
+    """The command line of a child's ``main``, with the ``--wait`` that ``start_ahead`` and
+    ``run_child`` pass; the child adds its own arguments."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--wait", action="store_true", help="import GX, then wait for 'go'")
+    return parser
+
+
+def serve(wait: bool, make_report: Callable[[], dict]) -> int:
+    """A child's ``main``: with ``wait``, import GX and wait for ``go`` (exit quietly if the
+    parent is gone); then print the report ``make_report`` returns."""
+    if wait and not wait_for_go():
+        return 0
+    print_report(make_report)
+    return 0
 
 
 def print_report(make_report: Callable[[], dict]) -> None:
