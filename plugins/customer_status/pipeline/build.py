@@ -108,21 +108,34 @@ def _reuse_parse(paths: Paths, engine: str) -> None:
         return
     own.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
-        shutil.copyfile(shared, own)
+        shutil.copy2(shared, own)  # its modification time too: ``_share_parse``
 
 
 def _share_parse(paths: Paths, engine: str) -> None:
-    """After a build: its saved parse becomes the shared one (replaced whole; a project
-    folder that cannot be written keeps none)."""
+    """After a build: its saved parse becomes the shared one (replaced whole, with the
+    saved parse's modification time, so that a build that saved nothing new copies nothing;
+    a project folder that cannot be written keeps none)."""
     own = paths.dbt_target / "target" / SAVED_PARSE
     shared = shared_parse(paths, engine)
-    if not own.exists():
+    if not own.exists() or _same_file_stat(own, shared):
         return
-    with contextlib.suppress(OSError):
+    partial = shared.with_name(f".{shared.name}.{os.getpid()}")
+    try:
         shared.parent.mkdir(parents=True, exist_ok=True)
-        partial = shared.with_name(f".{shared.name}.{os.getpid()}")
-        shutil.copyfile(own, partial)
+        shutil.copy2(own, partial)
         os.replace(partial, shared)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+def _same_file_stat(a: Path, b: Path) -> bool:
+    """Whether ``b`` has ``a``'s size and modification time (a copy made with copy2)."""
+    try:
+        sa, sb = a.stat(), b.stat()
+    except OSError:
+        return False
+    return (sa.st_size, sa.st_mtime_ns) == (sb.st_size, sb.st_mtime_ns)
 
 
 FULL_REFRESH_ENV = "CUSTOMER_STATUS_FULL_REFRESH"
@@ -180,7 +193,9 @@ class BuildPlan:
         if self.changed_sources is None:
             return "every model"
         changed = ", ".join(self.changed_sources) or "no new files"
-        kept = "; no customer touched, the per-customer models kept" if self.skips_per_customer else ""
+        kept = (
+            "; no customer touched, the per-customer models kept" if self.skips_per_customer else ""
+        )
         return f"models downstream of the as-of date and of new landing files ({changed}){kept}"
 
 
