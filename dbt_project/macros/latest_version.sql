@@ -10,8 +10,12 @@
     cheaper than a window that partitions and sorts every row with all its columns; a repeated
     hash (a repeated key, or the rare collision of two keys) sends its rows through the window,
     which partitions by the key itself. The key columns must be required ones (never NULL), as
-    landing keys are. -#}
-{% macro latest_version(relation, key_columns, version_column=none, only_repeated_keys=false) %}
+    landing keys are. `where` (with `only_repeated_keys`): the rows of `relation` to stage (an
+    incremental night's new loads). The relation is named in each branch, never through a CTE
+    of its own, and the repeated keys are a CTE computed once: DuckDB would otherwise
+    materialise every row of the relation, or group them twice (at 1M customers, 36M
+    engagement rows: 25-49 s against 13-14 s). -#}
+{% macro latest_version(relation, key_columns, version_column=none, only_repeated_keys=false, where=none) %}
     {%- if not only_repeated_keys %}
     select * from (
         select
@@ -27,15 +31,18 @@
     ) as versions
     where _version_rank = 1
     {%- else %}
-    {%- set repeated_hashes -%}
+    {%- set rows -%}
+        (select * from {{ relation }}{% if where %} where {{ where }}{% endif %})
+    {%- endset %}
+    with repeated_keys as (
         select {{ customer_status.key_hash(key_columns) }} as _key_hash
-        from {{ relation }}
+        from {{ rows }} as keyed_rows
         group by {{ customer_status.key_hash(key_columns) }}
         having count(*) > 1
-    {%- endset %}
+    )
     select single_rows.*, 1 as _version_rank
-    from {{ relation }} as single_rows
-    left join ({{ repeated_hashes }}) as repeated_keys
+    from {{ rows }} as single_rows
+    left join repeated_keys
         on {{ customer_status.key_hash(prefixed('single_rows', key_columns)) }} = repeated_keys._key_hash
     where repeated_keys._key_hash is null
     union all
@@ -49,8 +56,8 @@
                     repeated_rows._load_id desc,
                     repeated_rows._row_number desc
             ) as _version_rank
-        from {{ relation }} as repeated_rows
-        inner join ({{ repeated_hashes }}) as repeated_keys
+        from {{ rows }} as repeated_rows
+        inner join repeated_keys
             on {{ customer_status.key_hash(prefixed('repeated_rows', key_columns)) }} = repeated_keys._key_hash
     ) as versions
     where _version_rank = 1

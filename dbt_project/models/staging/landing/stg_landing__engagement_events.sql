@@ -11,19 +11,16 @@
     unique_key=['tenant_id', 'event_id'],
     incremental_strategy=customer_status.replace_keys_strategy()
 ) }}
+{%- set new_loads_only = '_load_id > (select coalesce(max(_load_id), -1) from ' ~ this ~ ')' %}
 with
-
-loaded as (
-    select * from {{ source('landing', 'engagement_events') }}
-    {% if customer_status.stages_new_rows_only() %}
-    where _load_id > (select coalesce(max(_load_id), -1) from {{ this }})
-    {% endif %}
-),
 
 versions as (
     -- a key repeats only when an event is sent again (ingestion drops repeats within a file):
     -- only those keys go through the window (a window over every row spilled at 10M customers)
-    {{ latest_version('loaded', ['tenant_id', 'event_id'], only_repeated_keys=true) }}
+    {{ latest_version(
+        source('landing', 'engagement_events'), ['tenant_id', 'event_id'], only_repeated_keys=true,
+        where=new_loads_only if customer_status.stages_new_rows_only() else none
+    ) }}
 ),
 
 final as (
