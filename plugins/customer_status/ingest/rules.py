@@ -194,20 +194,13 @@ def _key(source: Source) -> list[str]:
     return [quote_ident(k) for k in (*source.key, source.version_column) if k]
 
 
-def key_repeats_query(source: Source, present: dict[str, str]) -> str:
-    """SELECT over ``batch``: the hash of every typed key (and version) that occurs more than
-    once. Grouping one 64-bit hash is far cheaper than grouping the key's text, and a file
-    almost never repeats a key, so ``checked_query`` compares rows only for these (a hash
-    collision only adds a candidate; the comparison itself is by the key's values)."""
-    names = [k for k in (*source.key, source.version_column) if k]
-    keys = tuple(source.column(n) for n in names)
-    raws, typeds, _ = _columns_sql(keys, present, datetime(2000, 1, 1))  # no reasons needed
-    return f"""
-        select hash({", ".join(_key(source))}) as _key_hash
-        from (select {", ".join(typeds)} from (select {", ".join(raws)} from batch))
-        group by _key_hash
-        having count(*) > 1
-    """
+def key_hash(source: Source) -> str:
+    """SQL over ``checked`` (or any relation with the typed columns): the 64-bit hash of a
+    row's typed key (and version). Grouping this hash is far cheaper than grouping the key's
+    text, and a file almost never repeats a key, so ``checked_query`` compares rows only for
+    the hashes that repeat (a hash collision only adds a candidate; the comparison itself is
+    by the key's values)."""
+    return f"hash({', '.join(_key(source))})"
 
 
 def checked_query(
@@ -221,8 +214,8 @@ def checked_query(
 
     A row whose key (and version) repeats an earlier row of the same file with other values
     is rejected as a duplicate; an identical repeat is kept (staging collapses it).
-    ``repeats`` names a relation of the key hashes that occur more than once
-    (``key_repeats_query``); only rows with those keys are compared, and without it (no key
+    ``repeats`` names a relation of the key hashes (``key_hash``, column ``_key_hash``) that
+    occur more than once; only rows with those keys are compared, and without it (no key
     repeats) no comparison is made at all.
     """
     raws, typeds, errors = _columns_sql(source.columns, present, started_at)
@@ -251,7 +244,7 @@ def checked_query(
     return f"""{values},
         checked as (
             select {columns}, _row_number, hash({columns}) as _content,
-                   hash({", ".join(key)}) as _key_hash,
+                   {key_hash(source)} as _key_hash,
                    {reasons} as _row_error
             from typed
         ),
