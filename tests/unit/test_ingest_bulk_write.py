@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from customer_status.ingest import loader
+from customer_status.ingest import loader, rules
 
 EVENTS_FILE = "engagement_events/t1/part-00001.parquet"
 ROWS = 60_000
@@ -63,15 +63,51 @@ def test_a_large_parquet_file_is_scanned_once_and_written_without_a_sort(landing
     _events_parquet(landing)
     statements = _ingest_recorded(landing)
     statements = statements[next(i for i, s in enumerate(statements) if "read_parquet(" in s) :]
-    # the file's rows are read for their typing and rules once (plus read_batch's own
-    # check that the body is readable): the key-repeat test reads the typed rows
-    typing = [s for s in statements if re.search(r"\bfrom batch\b", s)]
-    assert len(typing) == 2, [t[:60] for t in typing]
-    assert any(s.startswith("create or replace temp table checked") for s in typing)
-    insert = [s for s in statements if s.startswith("insert into raw.engagement_events")]
-    assert len(insert) == 1 and "order by" not in insert[0], insert
+    # the file's rows are typed and checked once, on their way into the raw table (a count
+    # of the batch reads no column); no copy of every row is made
+    typing = [
+        s for s in statements if re.search(r"\bfrom batch\b", s) and "count(*) from batch" not in s
+    ]
+    assert len(typing) == 1, [t[:60] for t in typing]
+    assert typing[0].startswith("insert into raw.engagement_events"), typing[0][:60]
+    assert "order by" not in typing[0]
+    assert not [s for s in statements if "temp table checked" in s]
     # ... and yet stored in the file's row order, every row loaded
     assert _physical_row_numbers(landing, "raw.engagement_events") == list(range(1, ROWS + 1))
+
+
+def test_the_rows_fill_whole_row_groups_so_a_checkpoint_has_nothing_to_rewrite(landing):
+    # 300,000 rows in Parquet row groups of 1,024: the raw table's row groups of 122,880
+    # rows come out whole (3, not one cut at every boundary of the file's own), as a sorted
+    # insert left them
+    _events_parquet(landing, rows=300_000)
+    _ingest_recorded(landing, threads=2)
+    landing.db.execute("checkpoint")
+    sizes = landing.rows(
+        "select row_group_id, max(count) from pragma_storage_info('raw.engagement_events') "
+        "group by row_group_id order by row_group_id"
+    )
+    assert [n for _, n in sizes] == [122_880, 122_880, 300_000 - 2 * 122_880]
+    assert landing.rows("select current_setting('threads')") == [(2,)]  # given back
+
+
+def test_bad_rows_alone_are_kept_aside_for_the_rejects(landing):
+    landing.write(
+        "orders/t1/day.csv",
+        "tenant_id,order_id,customer_id,created_at,amount\n"
+        + "".join(
+            f"t1,o{i},c1,2026-10-01,{'x' if i % 100 == 0 else i % 50}\n" for i in range(1, 3001)
+        ),
+    )
+    statements = _ingest_recorded(landing)
+    kept = [s for s in statements if s.startswith("create or replace temp table checked")]
+    assert len(kept) == 1 and kept[0].endswith("where _error is not null"), kept
+    assert landing.rejects("orders/t1/day.csv")[:2] == [
+        (100, "amount 'x' is not a number"),
+        (200, "amount 'x' is not a number"),
+    ]
+    assert len(landing.rejects("orders/t1/day.csv")) == 30
+    assert _physical_row_numbers(landing, "raw.orders") == [i for i in range(1, 3001) if i % 100]
 
 
 def test_csv_and_jsonl_rows_are_written_without_a_sort_in_row_order(landing):
@@ -146,3 +182,53 @@ def test_rows_not_stored_in_row_order_are_sorted_on_the_way_in(landing):
     ))  # fmt: skip
     insert = [s for s in statements if s.startswith("insert into raw.engagement_events")]
     assert "order by _row_number" in insert[0]
+
+
+# every Unicode space separator (Zs): what DuckDB's trim() removes
+SPACE_SEPARATORS = [
+    " ", "\u00a0", "\u1680", *(chr(c) for c in range(0x2000, 0x200B)), "\u202f", "\u205f", "\u3000"
+]  # fmt: skip
+
+
+def test_trimmed_gives_what_trim_gives():
+    con = duckdb.connect()
+    # the shortcut's premise: of the ASCII characters, trim() removes the space alone
+    removed = con.execute(
+        "select list(i order by i) from range(1, 128) t(i) where trim(chr(i::int) || 'a') = 'a'"
+    ).fetchone()[0]
+    assert removed == [32]
+    others = ["\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u200b", "\ufeff", "x", "é", "日", "😀"]
+    cores = ["", "a", "ab c", "é", "a\u00a0b", "t1", "e12345678"]
+    values = [None, ""] + [
+        f"{left}{core}{right}"
+        for core in cores
+        for left in ["", *SPACE_SEPARATORS, *others]
+        for right in ["", " ", "\u3000", "\u00a0", *others]
+    ]
+    con.execute("create table v (s varchar)")
+    con.executemany("insert into v values (?)", [[v] for v in values])
+    differ = con.execute(
+        f"select s from v where ({rules.trimmed('s')}) is distinct from trim(s)"
+    ).fetchall()
+    assert differ == []
+    assert con.execute("select count(*) from v").fetchone()[0] == len(values)
+
+
+def test_utc_timestamp_gives_what_timezone_utc_gives():
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'Europe/Paris'")  # the session's zone plays no part
+    con.execute("create table v (t timestamptz)")
+    con.execute(
+        "insert into v values (null), ('infinity'), ('-infinity'), "
+        "('2026-03-29 01:30:00+00'), ('2026-10-25 00:59:59.999999+00'), ('1900-01-01 00:00:00+00'), "
+        "('0001-01-01 00:00:00+00'), ('9999-12-31 23:59:59.999999+00'), ('1969-12-31 23:59:59.5+00'), "
+        "('2026-11-01 06:00:00+05:30')"
+    )
+    con.execute(
+        "insert into v select timestamptz '1960-01-01 00:00:00+00' + to_microseconds(i * 7919191919) "
+        "from range(20000) t(i)"
+    )
+    differ = con.execute(
+        f"select t from v where ({rules.utc_timestamp('t')}) is distinct from timezone('UTC', t)"
+    ).fetchall()
+    assert differ == []

@@ -36,10 +36,32 @@ def _in_list(words: tuple[str, ...]) -> str:
     return "(" + ", ".join(quote_literal(w) for w in words) + ")"
 
 
+def utc_timestamp(instant: str) -> str:
+    """SQL: the UTC wall time (``timestamp``) of the ``timestamptz`` ``instant``, as
+    ``timezone('UTC', instant)`` gives it. A finite instant is its microseconds since the
+    epoch, which is what a UTC ``timestamp`` holds: that costs a tenth of the time zone
+    conversion (0.3 s per 3.4M-row Parquet part); infinities keep the conversion."""
+    return (
+        f"case when isfinite({instant}) then make_timestamp(epoch_us({instant})) "
+        f"else timezone('UTC', {instant}) end"
+    )
+
+
+def trimmed(text: str) -> str:
+    """SQL: ``trim(text)`` (DuckDB removes the Unicode space separators, Zs, from both
+    ends), skipped for the usual value that cannot need it: ASCII only (as many bytes as
+    characters) and no space at either end, since the only ASCII Zs character is the space.
+    Trimming every value cost half of the typing of a large file."""
+    return (
+        f"case when strlen({text}) = length({text}) and not starts_with({text}, ' ') "
+        f"and not suffix({text}, ' ') then {text} else trim({text}) end"
+    )
+
+
 def typed_expression(col: Column, raw: str) -> str:
     """SQL turning ``raw`` (trimmed text, NULL when empty) into the column's type."""
     if col.kind == "timestamp":
-        return f"timezone('UTC', try_cast({raw} as timestamptz))"
+        return utc_timestamp(f"try_cast({raw} as timestamptz)")
     if col.kind == "boolean":
         return (
             f"case when lower({raw}) in {_in_list(TRUE_WORDS)} then true "
@@ -133,7 +155,7 @@ def _too_precise(col: Column, raw: str, typed: str, shown: str, native: bool) ->
 def raw_text(name: str, present: bool) -> str:
     if not present:
         return "cast(null as varchar)"
-    return f"nullif(trim(cast({quote_ident(name)} as varchar)), '')"
+    return f"nullif({trimmed(f'cast({quote_ident(name)} as varchar)')}, '')"
 
 
 # A Parquet column that already has the column's type skips the text round trip (a cast to
@@ -141,7 +163,7 @@ def raw_text(name: str, present: bool) -> str:
 # value.
 _NATIVE = {
     "timestamp": {
-        "TIMESTAMP WITH TIME ZONE": "timezone('UTC', {c})",
+        "TIMESTAMP WITH TIME ZONE": utc_timestamp("{c}"),
         "TIMESTAMP": "{c}",
         "TIMESTAMP_NS": "cast({c} as timestamp)",
         "TIMESTAMP_MS": "cast({c} as timestamp)",
