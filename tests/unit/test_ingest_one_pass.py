@@ -1,6 +1,7 @@
 """Issue 18: the per-file typing query checks every rule in one pass over the batch. The
 duplicate-key comparison (a grouping of the whole file by its key's text) runs only for the
-keys a cheap grouping of their 64-bit hashes finds repeated; rejects read as before."""
+keys whose 64-bit hashes repeat among the typed rows (sorted in numpy); rejects read as
+before."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-from customer_status.ingest import rules
+from customer_status.ingest import loader, rules
 from customer_status.ingest.sources import SOURCES
 
 EVENTS = SOURCES["engagement_events"]
@@ -39,10 +40,16 @@ def test_a_file_without_repeated_keys_is_checked_in_one_pass():
     )
     present = dict(con.execute("select column_name, column_type from (describe batch)").fetchall())
     present = {c: present[c] for c in EVENTS.column_names}
-    repeats = con.execute(rules.key_repeats_query(EVENTS, present)).fetchall()
-    assert repeats == []
-    plan = _plan(con, rules.checked_query(EVENTS, present, datetime(2026, 11, 2, 6)))
+    query = rules.checked_query(EVENTS, present, datetime(2026, 11, 2, 6))
+    plan = _plan(con, query)
     assert "group by" not in plan and "cte" not in plan and "join" not in plan, plan
+    con.execute(f"create temp table checked as {query}")
+    assert loader._key_repeats(con, EVENTS) == (None, True)
+    # a repeated key is found by its hash
+    con.execute("insert into checked select * from checked where _row_number = 7")
+    repeats, in_order = loader._key_repeats(con, EVENTS)
+    assert repeats.to_pylist() == [con.execute("select hash('t1', 'e6')").fetchone()[0]]
+    assert not in_order
     # with repeated keys the comparison is there, limited to their hashes
     con.execute("create temp table reps as select hash('t1', 'e1') as _key_hash")
     plan = _plan(con, rules.checked_query(EVENTS, present, datetime(2026, 11, 2, 6), "reps"))
