@@ -4,9 +4,6 @@
     combinations that rows loaded since the last build have (`int_run_parameters`): an
     older combination was checked the night it arrived, and only a new row can repeat it.
     On a full build (no previous build) that is every combination: the plain check runs.
-    The plain check groups a hash of the combination first (`key_hash`) and compares exactly
-    only the combinations whose hash repeats: a combination that repeats has a hash that
-    repeats.
     `load_id_column` names the column that says which load a row comes from (the status
     engine's models: `built_through_load_id`, the last load a customer's rows were rebuilt
     from; every row of a customer is rebuilt together). -#}
@@ -36,17 +33,9 @@
     group by {% for column in columns %}tested.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
     having count(*) > 1
     {%- else %}
-    with repeated_hashes as (
-        select {{ customer_status.key_hash(columns) }} as _key_hash
-        from {{ model }}
-        group by {{ customer_status.key_hash(columns) }}
-        having count(*) > 1
-    )
-    select {% for column in columns %}tested.{{ column }}, {% endfor %}count(*) as occurrences
-    from {{ model }} as tested
-    inner join repeated_hashes
-        on {{ customer_status.key_hash(prefixed('tested', columns)) }} = repeated_hashes._key_hash
-    group by {{ prefixed('tested', columns) | join(', ') }}
+    select {{ columns | join(', ') }}, count(*) as occurrences
+    from {{ model }}
+    group by {{ columns | join(', ') }}
     having count(*) > 1
     {%- endif %}
 {% endtest %}
